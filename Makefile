@@ -1,0 +1,22 @@
+# customer_tiering developer commands. See README.md.
+SHELL := /bin/bash
+BENCH_CUSTOMERS ?= 100000
+BENCH_INVOICES ?= 1000000
+export BENCH_CUSTOMERS BENCH_INVOICES
+
+.PHONY: demo test bench lint setup
+
+demo:  ## serve Odoo 18 with the add-on and a demo customer base on http://localhost:8069
+	@scripts/demo.sh
+
+test:  ## the whole suite against real Odoo and PostgreSQL, in a fresh database
+	@scripts/test.sh
+
+bench:  ## bulk-generated data, full reclassification timed against a per-partner ORM baseline
+	@scripts/bench.sh
+
+lint:  ## ruff and pylint-odoo
+	@scripts/lint.sh
+
+setup:  ## only prepare Odoo, the virtualenv and PostgreSQL
+	@scripts/setup.sh

@@ -1,0 +1,6 @@
+from . import models
+
+
+def _post_init_hook(env):
+    """Give the companies that existed before the install their tiers and settings."""
+    env["res.company"].search([])._customer_tiering_setup()

@@ -1,0 +1,8 @@
+from . import (
+    customer_tier,
+    customer_tier_history,
+    customer_tiering_config,
+    customer_tiering_job,
+    res_company,
+    res_partner,
+)

@@ -1,0 +1,241 @@
+from odoo import _, api, fields, models
+from odoo.exceptions import AccessError
+from odoo.tools import SQL
+
+MANAGER_GROUP = "customer_tiering.group_customer_tiering_manager"
+
+#: Values held per company on the commercial entity and mirrored on its contacts.
+TIERING_FIELDS = [
+    "tier_id",
+    "tier_locked",
+    "tier_lock_reason",
+    "tier_lock_until",
+    "tier_since",
+    "tier_demotion_since",
+    "purchase_count",
+    "first_purchase_date",
+    "last_purchase_date",
+    "revenue_total",
+    "revenue_window",
+    "avg_order_value",
+    "rfm_r",
+    "rfm_f",
+    "rfm_m",
+]
+#: Only tiering managers may write these (the job writes with raw SQL).
+PROTECTED_FIELDS = set(TIERING_FIELDS)
+
+
+class ResPartner(models.Model):
+    _inherit = "res.partner"
+
+    # Company-dependent: a customer shared by two companies has a tier in each.
+    tier_id = fields.Many2one("customer.tier", string="Tier", company_dependent=True, tracking=True, copy=False)
+    tier_color = fields.Integer(related="tier_id.color", string="Tier Color")
+    tier_locked = fields.Boolean(
+        string="Tier Locked",
+        company_dependent=True,
+        tracking=True,
+        index=False,
+        help="A locked tier is never changed by the nightly job until the lock ends.",
+    )
+    tier_lock_reason = fields.Char(string="Lock Reason", company_dependent=True, index=False)
+    tier_lock_until = fields.Date(
+        string="Locked Until",
+        company_dependent=True,
+        index=False,
+        help="The lock ends after this date; empty means until unlocked by hand.",
+    )
+    tier_since = fields.Date(readonly=True, string="Tier Since", company_dependent=True, index=False)
+    tier_demotion_since = fields.Date(
+        readonly=True,
+        string="Demotion Pending Since",
+        company_dependent=True,
+        index=False,
+        help="First day the customer qualified for a lower tier, during the demotion grace period.",
+    )
+    purchase_count = fields.Integer(
+        readonly=True,
+        string="Purchases",
+        company_dependent=True,
+        index=False,
+        help="Lifetime posted customer invoices.",
+    )
+    first_purchase_date = fields.Date(readonly=True, string="First Purchase", company_dependent=True, index=False)
+    last_purchase_date = fields.Date(readonly=True, string="Last Purchase", company_dependent=True, index=False)
+    revenue_total = fields.Float(
+        readonly=True,
+        string="Lifetime Revenue",
+        company_dependent=True,
+        index=False,
+        digits="Account",
+        help="Net untaxed invoiced revenue in company currency, credit notes deducted.",
+    )
+    revenue_window = fields.Float(
+        readonly=True,
+        string="Window Revenue",
+        company_dependent=True,
+        index=False,
+        digits="Account",
+        help="Net untaxed revenue over the trailing window set in the tiering settings.",
+    )
+    avg_order_value = fields.Float(
+        readonly=True, string="Average Invoice", company_dependent=True, index=False, digits="Account"
+    )
+    rfm_recency_days = fields.Integer(
+        string="Days Since Last Purchase",
+        compute="_compute_rfm_recency_days",
+    )
+    rfm_r = fields.Integer(readonly=True, string="Recency Score", company_dependent=True, index=False, aggregator="avg")
+    rfm_f = fields.Integer(
+        readonly=True, string="Frequency Score", company_dependent=True, index=False, aggregator="avg"
+    )
+    rfm_m = fields.Integer(
+        readonly=True, string="Monetary Score", company_dependent=True, index=False, aggregator="avg"
+    )
+    tiering_date = fields.Datetime(
+        string="Tiering Computed On",
+        compute="_compute_tiering_date",
+        help="When the tiering job last computed the values of this company's customers.",
+    )
+    is_tiering_entity = fields.Boolean(
+        string="Is Commercial Entity",
+        compute="_compute_is_tiering_entity",
+        search="_search_is_tiering_entity",
+    )
+    tier_history_count = fields.Integer(compute="_compute_tier_history_count")
+
+    @api.depends("last_purchase_date")
+    @api.depends_context("company")
+    def _compute_rfm_recency_days(self):
+        today = fields.Date.context_today(self)
+        for partner in self:
+            last = partner.last_purchase_date
+            partner.rfm_recency_days = (today - last).days if last else 0
+
+    @api.depends_context("company")
+    def _compute_tiering_date(self):
+        config = self.env["customer.tiering.config"].sudo().search([("company_id", "=", self.env.company.id)])
+        for partner in self:
+            partner.tiering_date = config.last_run if partner.tier_id or partner.purchase_count else False
+
+    @api.depends("is_company", "parent_id")
+    def _compute_is_tiering_entity(self):
+        for partner in self:
+            partner.is_tiering_entity = partner.is_company or not partner.parent_id
+
+    def _search_is_tiering_entity(self, operator, value):
+        if operator not in ("=", "!=") or not isinstance(value, bool):
+            raise NotImplementedError(_("Unsupported search on commercial entity."))
+        entity = ["|", ("is_company", "=", True), ("parent_id", "=", False)]
+        return entity if (operator == "=") == value else ["&", ("is_company", "=", False), ("parent_id", "!=", False)]
+
+    @api.depends_context("company")
+    def _compute_tier_history_count(self):
+        # A count is no secret: the stat button itself is shown to tiering users only.
+        counts = dict(
+            self.env["customer.tier.history"]
+            .sudo()
+            ._read_group(
+                [("partner_id", "in", self.commercial_partner_id.ids), ("company_id", "=", self.env.company.id)],
+                ["partner_id"],
+                ["__count"],
+            )
+        )
+        for partner in self:
+            partner.tier_history_count = counts.get(partner.commercial_partner_id, 0)
+
+    # ------------------------------------------------------------ sync & guard
+
+    @api.model
+    def _commercial_fields(self):
+        return super()._commercial_fields() + TIERING_FIELDS
+
+    def _commercial_sync_from_company(self):
+        # Tiering values follow the entity whoever re-parents a contact, even a
+        # user who may not write them directly.
+        return super(ResPartner, self.sudo())._commercial_sync_from_company()
+
+    def _check_tiering_write(self, vals):
+        if PROTECTED_FIELDS & vals.keys() and not self.env.su and not self.env.user.has_group(MANAGER_GROUP):
+            raise AccessError(_("Only Customer Tiering managers can change tiers and tier locks."))
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        for vals in vals_list:
+            self._check_tiering_write(vals)
+        return super().create(vals_list)
+
+    def write(self, vals):
+        self._check_tiering_write(vals)
+        if "tier_id" not in vals:
+            return super().write(vals)
+        moved = self.filtered(lambda p: p.is_tiering_entity and p.tier_id.id != (vals["tier_id"] or False))
+        old_tiers = [partner.tier_id.id or None for partner in moved]
+        if moved:
+            vals = dict(vals, tier_since=fields.Date.context_today(self) if vals["tier_id"] else False)
+        result = super().write(vals)
+        if moved:
+            self.env["customer.tier.history"].sudo()._log_bulk(
+                self.env.company, moved.ids, old_tiers, [vals["tier_id"] or None] * len(moved), ["manual"] * len(moved)
+            )
+        return result
+
+    # ---------------------------------------------------------------- actions
+
+    def action_view_tier_history(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id("customer_tiering.customer_tier_history_action")
+        action["domain"] = [("partner_id", "=", self.commercial_partner_id.id)]
+        action["context"] = {"search_default_group_by_date": 0}
+        return action
+
+    # ------------------------------------------------------------- bulk logs
+
+    @api.model
+    def _track_tier_bulk(self, partner_ids, old_ids, new_ids):
+        """Chatter tracking for tier changes made by the job's raw SQL, as the
+        ORM would have logged them, in two statements instead of one per customer."""
+        tiers = self.env["customer.tier"].browse({tier for tier in old_ids + new_ids if tier})
+        names = {tier.id: tier.display_name for tier in tiers}
+        now = fields.Datetime.now()
+        self.env.cr.execute(
+            SQL(
+                """
+            INSERT INTO mail_message (model, res_id, message_type, subtype_id, author_id, date, body,
+                                      create_uid, create_date, write_uid, write_date)
+            SELECT 'res.partner', v.id, 'notification', %(subtype)s, %(author)s, %(now)s, '',
+                   %(uid)s, %(now)s, %(uid)s, %(now)s
+              FROM unnest(%(ids)s::int4[]) AS v(id)
+         RETURNING id, res_id
+            """,
+                subtype=self.env["ir.model.data"]._xmlid_to_res_id("mail.mt_note"),
+                author=self.env.user.partner_id.id,
+                now=now,
+                uid=self.env.uid,
+                ids=partner_ids,
+            )
+        )
+        message_of = {res_id: message_id for message_id, res_id in self.env.cr.fetchall()}
+        self.env.cr.execute(
+            SQL(
+                """
+            INSERT INTO mail_tracking_value (field_id, mail_message_id, old_value_integer, old_value_char,
+                                             new_value_integer, new_value_char,
+                                             create_uid, create_date, write_uid, write_date)
+            SELECT %(field)s, v.message_id, v.old_id, v.old_name, v.new_id, v.new_name,
+                   %(uid)s, %(now)s, %(uid)s, %(now)s
+              FROM unnest(%(messages)s::int4[], %(old)s::int4[], %(old_names)s::varchar[],
+                          %(new)s::int4[], %(new_names)s::varchar[])
+                   AS v(message_id, old_id, old_name, new_id, new_name)
+            """,
+                field=self.env["ir.model.fields"]._get("res.partner", "tier_id").id,
+                messages=[message_of[partner_id] for partner_id in partner_ids],
+                old=old_ids,
+                old_names=[names.get(tier, "") for tier in old_ids],
+                new=new_ids,
+                new_names=[names.get(tier, "") for tier in new_ids],
+                uid=self.env.uid,
+                now=now,
+            )
+        )

@@ -1,0 +1,53 @@
+from odoo import Command
+from odoo.addons.account.tests.common import AccountTestInvoicingCommon
+
+
+class TieringInvoiceCommon(AccountTestInvoicingCommon):
+    """Real posted invoices for tiering tests."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.env.user.groups_id += cls.env.ref("customer_tiering.group_customer_tiering_manager")
+        cls.company = cls.company_data["company"]
+        cls.tiers = cls.env["customer.tier"].search([("company_id", "=", cls.company.id)], order="sequence")
+        cls.tier_a, cls.tier_b, cls.tier_c = cls.tiers
+        cls.config = cls.env["customer.tiering.config"]._for_companies(cls.company).sudo()
+        cls.cron = cls.env.ref("customer_tiering.ir_cron_reclassify")
+
+    @classmethod
+    def post_invoice(cls, partner, amount, date, currency=None, move_type="out_invoice", company=None):
+        """A posted invoice (or credit note) of ``amount`` untaxed, taxed at tax_sale_a."""
+        company_data = cls.company_data if company is None else company
+        move = (
+            cls.env["account.move"]
+            .with_company(company_data["company"])
+            .create(
+                {
+                    "move_type": move_type,
+                    "partner_id": partner.id,
+                    "invoice_date": date,
+                    "currency_id": (currency or company_data["currency"]).id,
+                    "invoice_line_ids": [
+                        Command.create(
+                            {
+                                "name": "Goods",
+                                "quantity": 1,
+                                "price_unit": amount,
+                                "tax_ids": [Command.set(company_data["default_tax_sale"].ids)],
+                            }
+                        )
+                    ],
+                }
+            )
+        )
+        move.action_post()
+        return move
+
+    def run_cron(self):
+        self.cron.method_direct_trigger()
+
+    def history(self, partner):
+        return self.env["customer.tier.history"].search(
+            [("partner_id", "=", partner.id), ("company_id", "=", self.company.id)], order="id"
+        )

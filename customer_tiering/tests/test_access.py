@@ -1,0 +1,121 @@
+from xmlrpc.client import Fault
+
+from odoo.addons.base.controllers.rpc import RPC_FAULT_CODE_ACCESS_ERROR
+from odoo.exceptions import AccessError
+from odoo.tests import HttpCase, new_test_user, tagged
+
+
+@tagged("post_install", "-at_install")
+class TestTieringAccess(HttpCase):
+    """A plain user reads tiers but changes nothing; a manager may."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.user = new_test_user(
+            cls.env,
+            login="tier_user",
+            password="tier_user_pw",
+            groups="base.group_user,base.group_partner_manager,customer_tiering.group_customer_tiering_user",
+        )
+        cls.manager = new_test_user(
+            cls.env,
+            login="tier_manager",
+            password="tier_manager_pw",
+            groups="base.group_user,base.group_partner_manager,customer_tiering.group_customer_tiering_manager",
+        )
+        cls.tier_a, cls.tier_b = cls.env["customer.tier"].search(
+            [("company_id", "=", cls.env.company.id)], order="sequence", limit=2
+        )
+        cls.partner = cls.env["res.partner"].create({"name": "Strategic Co", "is_company": True})
+        cls.partner.sudo().tier_id = cls.tier_b
+        cls.config = cls.env["customer.tiering.config"]._for_companies(cls.env.company)
+
+    def rpc(self, login, password, model, method, *args):
+        uid = self.xmlrpc_common.authenticate(self.env.cr.dbname, login, password, {})
+        return self.xmlrpc_object.execute_kw(self.env.cr.dbname, uid, password, model, method, list(args))
+
+    def test_user_reads_tiers(self):
+        partner = self.partner.with_user(self.user)
+        self.assertEqual(partner.tier_id, self.tier_b)
+        self.assertEqual(partner.tier_id.code, "B")
+        self.assertTrue(self.env["customer.tier.history"].with_user(self.user).search_count([]) >= 0)
+        self.assertEqual(self.config.with_user(self.user).method, "abc")
+        [values] = self.rpc("tier_user", "tier_user_pw", "res.partner", "read", [self.partner.id], ["tier_id"])
+        self.assertEqual(values["tier_id"][0], self.tier_b.id)
+
+    def test_user_cannot_change_tier_lock_or_settings(self):
+        partner = self.partner.with_user(self.user)
+        for values in (
+            {"tier_id": self.tier_a.id},
+            {"tier_locked": True},
+            {"tier_lock_until": "2030-01-01"},
+            {"tier_lock_reason": "mine"},
+            {"revenue_total": 1e9},
+            {"purchase_count": 99},
+        ):
+            with self.subTest(values=values), self.assertRaises(AccessError):
+                partner.write(values)
+        with self.assertRaises(AccessError):
+            self.env["res.partner"].with_user(self.user).create({"name": "Sneaky", "tier_id": self.tier_a.id})
+        with self.assertRaises(AccessError):
+            self.config.with_user(self.user).write({"cutoff_a": 0.5})
+        with self.assertRaises(AccessError):
+            self.config.with_user(self.user).action_reclassify()
+        with self.assertRaises(AccessError):
+            self.tier_a.with_user(self.user).write({"name": "Mine"})
+        with self.assertRaises(AccessError):
+            self.env["customer.tier.history"].with_user(self.user).create(
+                {
+                    "partner_id": self.partner.id,
+                    "company_id": self.env.company.id,
+                    "reason": "manual",
+                }
+            )
+        self.assertEqual(self.partner.tier_id, self.tier_b)
+
+    def test_user_gets_access_error_through_rpc(self):
+        calls = [
+            ("res.partner", "write", [self.partner.id], {"tier_id": self.tier_a.id}),
+            ("res.partner", "write", [self.partner.id], {"tier_locked": True}),
+            ("res.partner", "write", [self.partner.id], {"revenue_window": 1e9}),
+            ("customer.tiering.config", "write", [self.config.id], {"cutoff_a": 0.5}),
+            ("customer.tiering.config", "action_reclassify", [self.config.id]),
+            ("customer.tier", "create", {"name": "D", "code": "D"}),
+        ]
+        for model, method, *args in calls:
+            with self.subTest(model=model, method=method), self.assertRaises(Fault) as caught:
+                self.rpc("tier_user", "tier_user_pw", model, method, *args)
+            self.assertEqual(caught.exception.faultCode, RPC_FAULT_CODE_ACCESS_ERROR, caught.exception.faultString)
+        self.assertEqual(self.partner.tier_id, self.tier_b)
+
+    def test_user_may_still_edit_other_partner_fields(self):
+        self.partner.with_user(self.user).write({"phone": "+1 555 0100"})
+        contact = (
+            self.env["res.partner"].with_user(self.user).create({"name": "New Buyer", "parent_id": self.partner.id})
+        )
+        self.assertEqual(contact.tier_id, self.tier_b, "a new contact follows its entity's tier")
+
+    def test_manager_locks_and_overrides_through_rpc(self):
+        self.rpc(
+            "tier_manager",
+            "tier_manager_pw",
+            "res.partner",
+            "write",
+            [self.partner.id],
+            {"tier_locked": True, "tier_lock_reason": "Strategic", "tier_id": self.tier_a.id},
+        )
+        self.partner.invalidate_recordset()
+        self.assertEqual(self.partner.tier_id, self.tier_a)
+        history = self.env["customer.tier.history"].search([("partner_id", "=", self.partner.id)], limit=1)
+        self.assertEqual(
+            (history.old_tier_id, history.new_tier_id, history.reason), (self.tier_b, self.tier_a, "manual")
+        )
+        self.assertEqual(history.user_id, self.manager)
+        self.rpc(
+            "tier_manager", "tier_manager_pw", "customer.tiering.config", "write", [self.config.id], {"cutoff_a": 0.7}
+        )
+        self.rpc("tier_manager", "tier_manager_pw", "customer.tiering.config", "action_reclassify", [self.config.id])
+        self.config.invalidate_recordset()
+        self.assertEqual(self.config.cutoff_a, 0.7)
+        self.assertTrue(self.config.last_run)
