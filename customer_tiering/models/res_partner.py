@@ -1,6 +1,5 @@
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessError
-from odoo.tools import SQL
 
 MANAGER_GROUP = "customer_tiering.group_customer_tiering_manager"
 
@@ -171,13 +170,22 @@ class ResPartner(models.Model):
         if "tier_id" not in vals:
             return super().write(vals)
         moved = self.filtered(lambda p: p.is_tiering_entity and p.tier_id.id != (vals["tier_id"] or False))
-        old_tiers = [partner.tier_id.id or None for partner in moved]
+        old_tiers = [partner.tier_id.id for partner in moved]
         if moved:
             vals = dict(vals, tier_since=fields.Date.context_today(self) if vals["tier_id"] else False)
         result = super().write(vals)
         if moved:
-            self.env["customer.tier.history"].sudo()._log_bulk(
-                self.env.company, moved.ids, old_tiers, [vals["tier_id"] or None] * len(moved), ["manual"] * len(moved)
+            self.env["customer.tier.history"].sudo().create(
+                [
+                    {
+                        "partner_id": partner.id,
+                        "company_id": self.env.company.id,
+                        "old_tier_id": old_tier,
+                        "new_tier_id": vals["tier_id"],
+                        "reason": "manual",
+                    }
+                    for partner, old_tier in zip(moved, old_tiers, strict=True)
+                ]
             )
         return result
 
@@ -189,53 +197,3 @@ class ResPartner(models.Model):
         action["domain"] = [("partner_id", "=", self.commercial_partner_id.id)]
         action["context"] = {"search_default_group_by_date": 0}
         return action
-
-    # ------------------------------------------------------------- bulk logs
-
-    @api.model
-    def _track_tier_bulk(self, partner_ids, old_ids, new_ids):
-        """Chatter tracking for tier changes made by the job's raw SQL, as the
-        ORM would have logged them, in two statements instead of one per customer."""
-        tiers = self.env["customer.tier"].browse({tier for tier in old_ids + new_ids if tier})
-        names = {tier.id: tier.display_name for tier in tiers}
-        now = fields.Datetime.now()
-        self.env.cr.execute(
-            SQL(
-                """
-            INSERT INTO mail_message (model, res_id, message_type, subtype_id, author_id, date, body,
-                                      create_uid, create_date, write_uid, write_date)
-            SELECT 'res.partner', v.id, 'notification', %(subtype)s, %(author)s, %(now)s, '',
-                   %(uid)s, %(now)s, %(uid)s, %(now)s
-              FROM unnest(%(ids)s::int4[]) AS v(id)
-         RETURNING id, res_id
-            """,
-                subtype=self.env["ir.model.data"]._xmlid_to_res_id("mail.mt_note"),
-                author=self.env.user.partner_id.id,
-                now=now,
-                uid=self.env.uid,
-                ids=partner_ids,
-            )
-        )
-        message_of = {res_id: message_id for message_id, res_id in self.env.cr.fetchall()}
-        self.env.cr.execute(
-            SQL(
-                """
-            INSERT INTO mail_tracking_value (field_id, mail_message_id, old_value_integer, old_value_char,
-                                             new_value_integer, new_value_char,
-                                             create_uid, create_date, write_uid, write_date)
-            SELECT %(field)s, v.message_id, v.old_id, v.old_name, v.new_id, v.new_name,
-                   %(uid)s, %(now)s, %(uid)s, %(now)s
-              FROM unnest(%(messages)s::int4[], %(old)s::int4[], %(old_names)s::varchar[],
-                          %(new)s::int4[], %(new_names)s::varchar[])
-                   AS v(message_id, old_id, old_name, new_id, new_name)
-            """,
-                field=self.env["ir.model.fields"]._get("res.partner", "tier_id").id,
-                messages=[message_of[partner_id] for partner_id in partner_ids],
-                old=old_ids,
-                old_names=[names.get(tier, "") for tier in old_ids],
-                new=new_ids,
-                new_names=[names.get(tier, "") for tier in new_ids],
-                uid=self.env.uid,
-                now=now,
-            )
-        )

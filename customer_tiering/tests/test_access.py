@@ -111,7 +111,7 @@ class TestTieringAccess(HttpCase):
         self.assertEqual(
             (history.old_tier_id, history.new_tier_id, history.reason), (self.tier_b, self.tier_a, "manual")
         )
-        self.assertEqual(history.user_id, self.manager)
+        self.assertEqual(history.create_uid, self.manager)
         self.rpc(
             "tier_manager", "tier_manager_pw", "customer.tiering.config", "write", [self.config.id], {"cutoff_a": 0.7}
         )

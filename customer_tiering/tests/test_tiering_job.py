@@ -71,10 +71,18 @@ class TestTieringJob(TieringInvoiceCommon):
         self.assertFalse(self.history(self.buyer), "history belongs to the commercial entity")
         self.assertEqual(self.big.tier_history_count, 1)
         self.assertEqual(self.buyer.tier_history_count, 1)
-        tracking = self.big.message_ids.tracking_value_ids.filtered(lambda t: t.field_id.name == "tier_id")
+        self.assertFalse(self.tier_tracking(self.big), "a first classification is not posted in the chatter")
+        self.post_invoice(self.small, 50000.0, "2024-06-30")
+        self.run_cron()
+        tracking = self.tier_tracking(self.big)
         self.assertEqual(len(tracking), 1)
-        self.assertEqual(tracking.new_value_integer, self.tier_a.id)
-        self.assertEqual(tracking.new_value_char, self.tier_a.display_name)
+        self.assertEqual((tracking.old_value_integer, tracking.new_value_integer), (self.tier_a.id, self.tier_b.id))
+        self.assertEqual((tracking.old_value_char, tracking.new_value_char), ("A - Key customers", "B - Growth customers"))
+        self.assertEqual(tracking.mail_message_id.author_id, self.env.ref("base.partner_root"))
+
+    def tier_tracking(self, partner):
+        partner.invalidate_recordset(["message_ids"])
+        return partner.message_ids.tracking_value_ids.filtered(lambda t: t.field_id.name == "tier_id")
 
     def test_second_run_writes_nothing(self):
         self.run_cron()

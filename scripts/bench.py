@@ -1,0 +1,177 @@
+"""make bench: bulk-generate customers and posted invoices with SQL, time the
+full reclassification (median of several runs) and a naive per-partner ORM
+baseline on a sample, and print one BENCH line.
+
+Run by scripts/bench.sh inside the project's virtualenv, against a database
+where customer_tiering is installed: python scripts/bench.py CONFIG DATABASE
+"""
+
+import logging
+import resource
+import statistics
+import sys
+import threading
+import time
+
+from dateutil.relativedelta import relativedelta
+
+import odoo
+from odoo import SUPERUSER_ID, api, fields
+from odoo.tools import SQL
+
+REPEATS = 3
+SAMPLE = 2000
+_logger = logging.getLogger("customer_tiering.bench")
+
+
+def generate(env, customers, invoices):
+    """Customers and posted invoices (5% credit notes) over two years, with a
+    skewed spread so that a few customers carry most of the revenue."""
+    company = env.company
+    journal = env["account.journal"].search([("type", "=", "sale"), ("company_id", "=", company.id)], limit=1)
+    cr = env.cr
+    cr.execute("SELECT setseed(0.42)")
+    cr.execute(
+        SQL(
+            """
+            WITH ins AS (
+                INSERT INTO res_partner (name, complete_name, is_company, active, type, autopost_bills, lang,
+                                         create_date, write_date)
+                SELECT 'Bench Customer ' || g, 'Bench Customer ' || g, true, true, 'contact', 'ask', 'en_US',
+                       now(), now()
+                  FROM generate_series(1, %(n)s) g
+             RETURNING id)
+            SELECT min(id), max(id) FROM ins
+            """,
+            n=customers,
+        )
+    )
+    first_id, last_id = cr.fetchone()
+    cr.execute(
+        SQL(
+            "UPDATE res_partner SET commercial_partner_id = id WHERE id BETWEEN %s AND %s",
+            first_id,
+            last_id,
+        )
+    )
+    cr.execute(
+        SQL(
+            """
+            INSERT INTO account_move (journal_id, company_id, currency_id, date, invoice_date, state, move_type,
+                                      auto_post, partner_id, commercial_partner_id, amount_untaxed,
+                                      amount_untaxed_signed, amount_total, amount_total_signed, name,
+                                      create_date, write_date)
+            SELECT %(journal)s, %(company)s, %(currency)s, s.d, s.d, 'posted', s.t, 'no', s.p, s.p, s.a,
+                   CASE WHEN s.t = 'out_refund' THEN -s.a ELSE s.a END, s.a,
+                   CASE WHEN s.t = 'out_refund' THEN -s.a ELSE s.a END, 'BENCH/' || s.g, now(), now()
+              FROM (SELECT g,
+                           %(first)s + floor(power(random(), 2) * %(n)s)::int AS p,
+                           current_date - floor(random() * 730)::int AS d,
+                           CASE WHEN random() < 0.05 THEN 'out_refund' ELSE 'out_invoice' END AS t,
+                           round((20 + random() * 2000)::numeric, 2) AS a
+                      FROM generate_series(1, %(m)s) g) s
+            """,
+            journal=journal.id,
+            company=company.id,
+            currency=company.currency_id.id,
+            first=first_id,
+            n=customers,
+            m=invoices,
+        )
+    )
+    cr.execute("ANALYZE res_partner")
+    cr.execute("ANALYZE account_move")
+    cr.commit()
+    return list(range(first_id, last_id + 1))
+
+
+def time_full_run(env):
+    """One full reclassification of the company, rolled back afterwards."""
+    job = env["customer.tiering.job"]
+    with env.cr.savepoint(flush=False) as savepoint:
+        start = time.perf_counter()
+        job._reclassify(env.company)
+        env.flush_all()
+        elapsed = time.perf_counter() - start
+        savepoint.rollback()
+    env.invalidate_all()
+    return elapsed
+
+
+def orm_baseline(env, partner_ids):
+    """The naive way: one search, one read and one write per partner, then
+    ABC tiers from the sorted revenues, one write per partner again."""
+    config = env["customer.tiering.config"]._for_companies(env.company)
+    today = fields.Date.context_today(env["res.partner"])
+    window_start = today - relativedelta(months=config.window_months)
+    tiers = config._active_tiers()
+    revenues = {}
+    with env.cr.savepoint(flush=False) as savepoint:
+        start = time.perf_counter()
+        for partner in env["res.partner"].browse(partner_ids):
+            moves = env["account.move"].search([
+                ("commercial_partner_id", "=", partner.id),
+                ("company_id", "=", env.company.id),
+                ("state", "=", "posted"),
+                ("move_type", "in", ("out_invoice", "out_refund")),
+                ("invoice_date", "<=", today),
+            ])
+            invoices = moves.filtered(lambda move: move.move_type == "out_invoice")
+            total = sum(moves.mapped("amount_untaxed_signed"))
+            window = sum(move.amount_untaxed_signed for move in moves if move.invoice_date > window_start)
+            dates = invoices.mapped("invoice_date")
+            partner.write({
+                "purchase_count": len(invoices),
+                "first_purchase_date": min(dates) if dates else False,
+                "last_purchase_date": max(dates) if dates else False,
+                "revenue_total": total,
+                "revenue_window": window,
+                "avg_order_value": total / len(invoices) if invoices else 0.0,
+            })
+            revenues[partner.id] = window
+        ranked = sorted(revenues, key=lambda pid: (-revenues[pid], pid))
+        grand_total = sum(value for value in revenues.values() if value > 0) or 1.0
+        before = 0.0
+        for pid in ranked:
+            share = before / grand_total
+            tier = tiers[0] if share < config.cutoff_a else tiers[1] if share < config.cutoff_b else tiers[2]
+            env["res.partner"].browse(pid).write({"tier_id": tier.id})
+            before += max(revenues[pid], 0.0)
+        env.flush_all()
+        elapsed = time.perf_counter() - start
+        savepoint.rollback()
+    env.invalidate_all()
+    return elapsed
+
+
+def main(config_path, database, customers, invoices):
+    odoo.tools.config.parse_config(["-c", config_path, "-d", database, "--log-level=warn"])
+    # No commit between chunks: every timed run is rolled back to the same state.
+    threading.current_thread().testing = True
+    registry = odoo.modules.registry.Registry(database)
+    with registry.cursor() as cr:
+        env = api.Environment(cr, SUPERUSER_ID, {})
+        start = time.perf_counter()
+        partner_ids = generate(env, customers, invoices)
+        print(f"generated {customers} customers and {invoices} invoices in {time.perf_counter() - start:.1f} s")
+        runs = [time_full_run(env) for _ in range(REPEATS)]
+        full_s = statistics.median(runs)
+        print("full reclassification runs (s): " + ", ".join(f"{run:.2f}" for run in runs))
+        sample = partner_ids[:: max(1, len(partner_ids) // SAMPLE)][:SAMPLE]
+        baseline_s = orm_baseline(env, sample)
+        per_partner = baseline_s / len(sample)
+        estimate = per_partner * customers
+        print(
+            f"ORM baseline: {baseline_s:.2f} s for {len(sample)} customers "
+            f"({per_partner * 1000:.2f} ms each, {estimate:.0f} s extrapolated to {customers})"
+        )
+        cr.rollback()
+    peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(
+        f"BENCH customers={customers} invoices={invoices} full_s={full_s:.2f} "
+        f"peak_rss_mb={peak_rss_mb:.0f} speedup_vs_orm={estimate / full_s:.1f}"
+    )
+
+
+if __name__ == "__main__":
+    main(sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]))
