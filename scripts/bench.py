@@ -109,25 +109,29 @@ def orm_baseline(env, partner_ids):
     with env.cr.savepoint(flush=False) as savepoint:
         start = time.perf_counter()
         for partner in env["res.partner"].browse(partner_ids):
-            moves = env["account.move"].search([
-                ("commercial_partner_id", "=", partner.id),
-                ("company_id", "=", env.company.id),
-                ("state", "=", "posted"),
-                ("move_type", "in", ("out_invoice", "out_refund")),
-                ("invoice_date", "<=", today),
-            ])
+            moves = env["account.move"].search(
+                [
+                    ("commercial_partner_id", "=", partner.id),
+                    ("company_id", "=", env.company.id),
+                    ("state", "=", "posted"),
+                    ("move_type", "in", ("out_invoice", "out_refund")),
+                    ("invoice_date", "<=", today),
+                ]
+            )
             invoices = moves.filtered(lambda move: move.move_type == "out_invoice")
             total = sum(moves.mapped("amount_untaxed_signed"))
             window = sum(move.amount_untaxed_signed for move in moves if move.invoice_date > window_start)
             dates = invoices.mapped("invoice_date")
-            partner.write({
-                "purchase_count": len(invoices),
-                "first_purchase_date": min(dates) if dates else False,
-                "last_purchase_date": max(dates) if dates else False,
-                "revenue_total": total,
-                "revenue_window": window,
-                "avg_order_value": total / len(invoices) if invoices else 0.0,
-            })
+            partner.write(
+                {
+                    "purchase_count": len(invoices),
+                    "first_purchase_date": min(dates) if dates else False,
+                    "last_purchase_date": max(dates) if dates else False,
+                    "revenue_total": total,
+                    "revenue_window": window,
+                    "avg_order_value": total / len(invoices) if invoices else 0.0,
+                }
+            )
             revenues[partner.id] = window
         ranked = sorted(revenues, key=lambda pid: (-revenues[pid], pid))
         grand_total = sum(value for value in revenues.values() if value > 0) or 1.0

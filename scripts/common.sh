@@ -78,6 +78,18 @@ ensure_postgres() {
   pg_answers || die "the private PostgreSQL server did not start: see $REPO/.pg/server.log"
 }
 
+has_chromium() { command -v chromium >/dev/null || command -v chromium-browser >/dev/null || command -v google-chrome >/dev/null; }
+
+# The browser tours need Chromium; as root on Debian/Ubuntu it is installed here.
+ensure_chromium() {
+  has_chromium && return
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    log "installing Chromium for the browser tours"
+    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; } >/dev/null 2>&1 || true
+  fi
+  has_chromium || die "no Chromium found: the browser tours need it (e.g. apt-get install chromium)."
+}
+
 # Write an Odoo configuration for database $1 into file $2.
 write_odoo_conf() {
   cat > "$2" <<CONF

@@ -3,8 +3,7 @@
 # pytest-odoo (browser tours included), then drop the database, even on failure.
 source "$(dirname "$0")/common.sh"
 setup_all
-command -v chromium >/dev/null || command -v chromium-browser >/dev/null || command -v google-chrome >/dev/null \
-  || die "no Chromium found: the browser tours need it (e.g. apt-get install chromium)."
+ensure_chromium
 
 DB="ct_test_$(date +%Y%m%d%H%M%S)_$$"
 RUN_DIR=$(mktemp -d "$REPO/.run/test.XXXXXX")

@@ -1,7 +1,9 @@
 from odoo import api, fields, models
 from odoo.tools.translate import LazyTranslate
 
+# Default tier names are created in code, so they are translated lazily per language.
 _lt = LazyTranslate(__name__)
+# pylint: disable=prefer-env-translation
 
 DEFAULT_TIERS = (
     # code, name, sequence, color, min_revenue, min_rfm_score

@@ -19,8 +19,8 @@ class CustomerTierHistory(models.Model):
         "res.partner", string="Customer", required=True, index=True, ondelete="cascade", readonly=True
     )
     company_id = fields.Many2one("res.company", required=True, index=True, readonly=True)
-    old_tier_id = fields.Many2one("customer.tier", string="Old Tier", ondelete="restrict", readonly=True)
-    new_tier_id = fields.Many2one("customer.tier", string="New Tier", ondelete="restrict", readonly=True)
+    old_tier_id = fields.Many2one("customer.tier", ondelete="restrict", readonly=True)
+    new_tier_id = fields.Many2one("customer.tier", ondelete="restrict", readonly=True)
     date = fields.Datetime(required=True, default=fields.Datetime.now, readonly=True)
     reason = fields.Selection(REASONS, required=True, readonly=True)
     create_uid = fields.Many2one("res.users", string="By", readonly=True)

@@ -1,4 +1,4 @@
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 from odoo.exceptions import ValidationError
 
 from ..engine.tiering import TieringSettings
@@ -30,7 +30,10 @@ class CustomerTieringConfig(models.Model):
         "R+F+M score set on each tier. Thresholds: the minimum revenue set on each tier.",
     )
     window_months = fields.Integer(
-        string="Revenue Window (months)", required=True, default=12, help="Trailing window of revenue_window."
+        string="Revenue Window (months)",
+        required=True,
+        default=12,
+        help="Length of the trailing window over which Window Revenue is summed.",
     )
     cutoff_a = fields.Float(
         string="A Cut-off", required=True, default=0.80, help="Share of revenue covered by A customers (0-1)."
@@ -59,17 +62,17 @@ class CustomerTieringConfig(models.Model):
     def _check_settings(self):
         for config in self:
             if config.window_months < 1:
-                raise ValidationError(_("The revenue window must be at least one month."))
+                raise ValidationError(self.env._("The revenue window must be at least one month."))
             if not 0 < config.cutoff_a < config.cutoff_b <= 1:
                 raise ValidationError(
-                    _(
+                    self.env._(
                         "The cut-offs must satisfy 0 < A cut-off < B cut-off <= 1 (got %(a)s and %(b)s).",
                         a=config.cutoff_a,
                         b=config.cutoff_b,
                     )
                 )
             if config.demotion_grace_days < 0:
-                raise ValidationError(_("The demotion grace period cannot be negative."))
+                raise ValidationError(self.env._("The demotion grace period cannot be negative."))
         self._check_tier_thresholds()
 
     def _check_tier_thresholds(self):
@@ -82,7 +85,7 @@ class CustomerTieringConfig(models.Model):
             values = tiers.mapped(field)
             if any(better <= worse for better, worse in zip(values, values[1:], strict=False)):
                 raise ValidationError(
-                    _(
+                    self.env._(
                         "The %(field)s of the tiers must decrease strictly from the best tier to the last; "
                         "overlapping values are not allowed.",
                         field=tiers._fields[field]._description_string(self.env),
@@ -117,7 +120,7 @@ class CustomerTieringConfig(models.Model):
         config = self._for_companies(self.env.company)
         return {
             "type": "ir.actions.act_window",
-            "name": _("Tiering Settings"),
+            "name": self.env._("Tiering Settings"),
             "res_model": self._name,
             "res_id": config.id,
             "view_mode": "form",
@@ -133,7 +136,7 @@ class CustomerTieringConfig(models.Model):
             "tag": "display_notification",
             "params": {
                 "type": "success",
-                "message": _("Customers reclassified."),
+                "message": self.env._("Customers reclassified."),
                 "next": {"type": "ir.actions.client", "tag": "soft_reload"},
             },
         }

@@ -69,7 +69,7 @@ class CustomerTieringJob(models.AbstractModel):
 
     @api.model
     def _cron_reclassify(self):
-        self._reclassify(self.env["res.company"].search([]))
+        self._reclassify(self.env["res.company"].search([]))  # pylint: disable=no-search-all
 
     @api.model
     def _reclassify(self, companies):
@@ -82,7 +82,7 @@ class CustomerTieringJob(models.AbstractModel):
         today = fields.Date.context_today(self)
         sales = self._read_sales(company, today - relativedelta(months=config.window_months), today)
         prior = self._read_prior(company)
-        tiers = self._read_tiers(company)
+        tiers = self._tier_frame(config._active_tiers())
         result = tiering.score(sales, prior, tiers, config._settings(), today)
         changed = result[tiering.changed_mask(result, prior, STORED_COLUMNS)]
         _logger.info("Customer tiering for %s: %d customers, %d changed", company.name, len(result), len(changed))
@@ -143,8 +143,7 @@ class CustomerTieringJob(models.AbstractModel):
         prior["tier_id"] = prior["tier_id"].astype("Int64")
         return prior
 
-    def _read_tiers(self, company):
-        tiers = self.env["customer.tier"].search([("company_id", "=", company.id)], order="sequence, id")
+    def _tier_frame(self, tiers):
         return pd.DataFrame(
             {
                 "id": tiers.ids,
@@ -178,7 +177,9 @@ class CustomerTieringJob(models.AbstractModel):
             done += len(chunk)
             cron._notify_progress(done=done, remaining=len(staged) - done)
             if not testing:
-                self.env.cr.commit()
+                # Each chunk is consistent on its own (tiers with their history):
+                # committing bounds the lock time and the work lost to a crash.
+                self.env.cr.commit()  # pylint: disable=invalid-commit
         self.env["res.partner"].invalidate_model([*STORED_COLUMNS, "tier_locked", "tier_lock_until"])
 
     def _stage(self, chunk):

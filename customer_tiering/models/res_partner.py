@@ -1,4 +1,4 @@
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 from odoo.exceptions import AccessError
 
 MANAGER_GROUP = "customer_tiering.group_customer_tiering_manager"
@@ -29,10 +29,9 @@ class ResPartner(models.Model):
     _inherit = "res.partner"
 
     # Company-dependent: a customer shared by two companies has a tier in each.
-    tier_id = fields.Many2one("customer.tier", string="Tier", company_dependent=True, tracking=True, copy=False)
-    tier_color = fields.Integer(related="tier_id.color", string="Tier Color")
+    tier_id = fields.Many2one("customer.tier", company_dependent=True, tracking=True, copy=False)
+    tier_color = fields.Integer(related="tier_id.color")
     tier_locked = fields.Boolean(
-        string="Tier Locked",
         company_dependent=True,
         tracking=True,
         index=False,
@@ -45,7 +44,7 @@ class ResPartner(models.Model):
         index=False,
         help="The lock ends after this date; empty means until unlocked by hand.",
     )
-    tier_since = fields.Date(readonly=True, string="Tier Since", company_dependent=True, index=False)
+    tier_since = fields.Date(readonly=True, company_dependent=True, index=False)
     tier_demotion_since = fields.Date(
         readonly=True,
         string="Demotion Pending Since",
@@ -102,7 +101,6 @@ class ResPartner(models.Model):
         compute="_compute_is_tiering_entity",
         search="_search_is_tiering_entity",
     )
-    tier_history_count = fields.Integer(compute="_compute_tier_history_count")
 
     @api.depends("last_purchase_date")
     @api.depends_context("company")
@@ -125,24 +123,9 @@ class ResPartner(models.Model):
 
     def _search_is_tiering_entity(self, operator, value):
         if operator not in ("=", "!=") or not isinstance(value, bool):
-            raise NotImplementedError(_("Unsupported search on commercial entity."))
+            raise NotImplementedError(self.env._("Unsupported search on commercial entity."))
         entity = ["|", ("is_company", "=", True), ("parent_id", "=", False)]
         return entity if (operator == "=") == value else ["&", ("is_company", "=", False), ("parent_id", "!=", False)]
-
-    @api.depends_context("company")
-    def _compute_tier_history_count(self):
-        # A count is no secret: the stat button itself is shown to tiering users only.
-        counts = dict(
-            self.env["customer.tier.history"]
-            .sudo()
-            ._read_group(
-                [("partner_id", "in", self.commercial_partner_id.ids), ("company_id", "=", self.env.company.id)],
-                ["partner_id"],
-                ["__count"],
-            )
-        )
-        for partner in self:
-            partner.tier_history_count = counts.get(partner.commercial_partner_id, 0)
 
     # ------------------------------------------------------------ sync & guard
 
@@ -157,7 +140,7 @@ class ResPartner(models.Model):
 
     def _check_tiering_write(self, vals):
         if PROTECTED_FIELDS & vals.keys() and not self.env.su and not self.env.user.has_group(MANAGER_GROUP):
-            raise AccessError(_("Only Customer Tiering managers can change tiers and tier locks."))
+            raise AccessError(self.env._("Only Customer Tiering managers can change tiers and tier locks."))
 
     @api.model_create_multi
     def create(self, vals_list):

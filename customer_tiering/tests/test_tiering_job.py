@@ -69,15 +69,17 @@ class TestTieringJob(TieringInvoiceCommon):
             (history.old_tier_id, history.new_tier_id, history.reason), (self.tier_a.browse(), self.tier_a, "computed")
         )
         self.assertFalse(self.history(self.buyer), "history belongs to the commercial entity")
-        self.assertEqual(self.big.tier_history_count, 1)
-        self.assertEqual(self.buyer.tier_history_count, 1)
+        action = self.buyer.action_view_tier_history()
+        self.assertEqual(self.env["customer.tier.history"].search(action["domain"]), history)
         self.assertFalse(self.tier_tracking(self.big), "a first classification is not posted in the chatter")
         self.post_invoice(self.small, 50000.0, "2024-06-30")
         self.run_cron()
         tracking = self.tier_tracking(self.big)
         self.assertEqual(len(tracking), 1)
         self.assertEqual((tracking.old_value_integer, tracking.new_value_integer), (self.tier_a.id, self.tier_b.id))
-        self.assertEqual((tracking.old_value_char, tracking.new_value_char), ("A - Key customers", "B - Growth customers"))
+        self.assertEqual(
+            (tracking.old_value_char, tracking.new_value_char), ("A - Key customers", "B - Growth customers")
+        )
         self.assertEqual(tracking.mail_message_id.author_id, self.env.ref("base.partner_root"))
 
     def tier_tracking(self, partner):

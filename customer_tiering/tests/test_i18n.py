@@ -1,0 +1,42 @@
+import io
+from pathlib import Path
+
+import polib
+
+from odoo.tests import TransactionCase, tagged
+from odoo.tools.translate import trans_export
+
+I18N = Path(__file__).parents[1] / "i18n"
+
+
+@tagged("post_install", "-at_install")
+class TestTranslations(TransactionCase):
+    """Every user-visible string is exported and has a Simplified Chinese translation."""
+
+    def exported_msgids(self):
+        buffer = io.BytesIO()
+        trans_export(False, ["customer_tiering"], buffer, "po", self.env.cr)
+        return {entry.msgid for entry in polib.pofile(buffer.getvalue().decode()) if entry.msgid}
+
+    def test_pot_is_up_to_date(self):
+        shipped = {entry.msgid for entry in polib.pofile(str(I18N / "customer_tiering.pot")) if entry.msgid}
+        self.assertEqual(self.exported_msgids() - shipped, set(), "regenerate i18n/customer_tiering.pot")
+
+    def test_zh_cn_is_complete(self):
+        translated = {entry.msgid for entry in polib.pofile(str(I18N / "zh_CN.po")) if entry.msgstr}
+        self.assertEqual(self.exported_msgids() - translated, set(), "untranslated strings in i18n/zh_CN.po")
+
+    def test_chinese_user_sees_chinese(self):
+        self.env["res.lang"]._activate_lang("zh_CN")
+        self.env["ir.module.module"].search([("name", "=", "customer_tiering")])._update_translations(["zh_CN"])
+        env = self.env(context={"lang": "zh_CN"})
+        partner_fields = env["res.partner"].fields_get(["tier_id", "revenue_window"], ["string"])
+        self.assertEqual(partner_fields["tier_id"]["string"], "层级")
+        self.assertEqual(partner_fields["revenue_window"]["string"], "窗口期收入")
+        reasons = dict(env["customer.tier.history"].fields_get(["reason"], ["selection"])["reason"]["selection"])
+        self.assertEqual(reasons["lock_expired"], "锁定到期")
+        menu = env.ref("customer_tiering.customer_tiering_menu_root")
+        self.assertEqual(menu.name, "客户分层")
+        company = self.env["res.company"].create({"name": "Shanghai Co"})
+        tier_a = env["customer.tier"].search([("company_id", "=", company.id), ("code", "=", "A")])
+        self.assertEqual(tier_a.name, "A - 重点客户", "tiers of new companies are named in every installed language")
