@@ -103,6 +103,20 @@ without_demo = all
 CONF
 }
 
+# A fresh, uniquely named database with the add-on installed, dropped (with its
+# filestore and run folder) when the calling script exits, even on failure.
+# Sets DB, RUN_DIR and CONF.
+fresh_database() {
+  DB="ct_$1_$(date +%Y%m%d%H%M%S)_$$"
+  RUN_DIR=$(mktemp -d "$REPO/.run/$1.XXXXXX")
+  CONF="$RUN_DIR/odoo.conf"
+  trap 'dropdb --if-exists "$DB" >/dev/null 2>&1 || true; rm -rf "$RUN_DIR" "$REPO/.run/data/filestore/$DB"' EXIT
+  write_odoo_conf "$DB" "$CONF"
+  log "installing customer_tiering into $DB"
+  "${ODOO_BIN[@]}" -c "$CONF" -i customer_tiering --stop-after-init --log-level=warn \
+    > "$RUN_DIR/install.log" 2>&1 || { tail -n 60 "$RUN_DIR/install.log" >&2; die "installing customer_tiering failed"; }
+}
+
 setup_all() {
   find_odoo
   ensure_venv

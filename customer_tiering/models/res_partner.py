@@ -1,25 +1,17 @@
 from odoo import api, fields, models
 from odoo.exceptions import AccessError
 
+from ..engine import tiering
+
 MANAGER_GROUP = "customer_tiering.group_customer_tiering_manager"
 
 #: Values held per company on the commercial entity and mirrored on its contacts.
 TIERING_FIELDS = [
-    "tier_id",
     "tier_locked",
     "tier_lock_reason",
     "tier_lock_until",
-    "tier_since",
-    "tier_demotion_since",
-    "purchase_count",
-    "first_purchase_date",
-    "last_purchase_date",
-    "revenue_total",
-    "revenue_window",
-    "avg_order_value",
-    "rfm_r",
-    "rfm_f",
-    "rfm_m",
+    *tiering.TIER_COLUMNS,
+    *tiering.METRIC_COLUMNS,
 ]
 #: Only tiering managers may write these (the job writes with raw SQL).
 PROTECTED_FIELDS = set(TIERING_FIELDS)
