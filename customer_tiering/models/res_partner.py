@@ -146,10 +146,10 @@ class ResPartner(models.Model):
             return super().write(vals)
         moved = self.filtered(lambda p: p.is_tiering_entity and p.tier_id.id != (vals["tier_id"] or False))
         old_tiers = [partner.tier_id.id for partner in moved]
-        if moved:
-            vals = dict(vals, tier_since=fields.Date.context_today(self) if vals["tier_id"] else False)
         result = super().write(vals)
         if moved:
+            since = fields.Date.context_today(self) if vals["tier_id"] else False
+            super(ResPartner, moved).write({"tier_since": since})
             self.env["customer.tier.history"].sudo().create(
                 [
                     {
@@ -170,5 +170,4 @@ class ResPartner(models.Model):
         self.ensure_one()
         action = self.env["ir.actions.act_window"]._for_xml_id("customer_tiering.customer_tier_history_action")
         action["domain"] = [("partner_id", "=", self.commercial_partner_id.id)]
-        action["context"] = {"search_default_group_by_date": 0}
         return action

@@ -112,16 +112,18 @@ class TestTieringJob(TieringInvoiceCommon):
 
     def test_manual_lock_survives_the_job_and_expires(self):
         self.run_cron()
-        self.mid.write(
-            {
-                "tier_locked": True,
-                "tier_lock_reason": "Strategic account",
-                "tier_lock_until": "2024-07-10",
-                "tier_id": self.tier_a.id,
-            }
-        )
+        with freeze_time("2024-07-05"):
+            self.mid.write(
+                {
+                    "tier_locked": True,
+                    "tier_lock_reason": "Strategic account",
+                    "tier_lock_until": "2024-07-10",
+                    "tier_id": self.tier_a.id,
+                }
+            )
         manual = self.history(self.mid)[-1]
         self.assertEqual((manual.old_tier_id, manual.new_tier_id, manual.reason), (self.tier_b, self.tier_a, "manual"))
+        self.assertEqual(self.mid.tier_since, date(2024, 7, 5))
         self.run_cron()
         self.assertEqual(self.mid.tier_id, self.tier_a)
         with freeze_time("2024-07-11"):
