@@ -1,0 +1,321 @@
+"""Buy-till-you-die models fitted on a company's own purchase history.
+
+* BG/NBD: Fader, Hardie & Lee (2005), "Counting Your Customers the Easy Way".
+* MBG/NBD: Batislam, Denizel & Filiztekin (2007), the modified BG/NBD in which
+  a customer may also drop out right after the first purchase, so that a
+  one-time buyer from long ago is no longer certainly alive.
+* Gamma-Gamma: Fader, Hardie & Lee (2005), "RFM and CLV", spend per purchase.
+
+Customers are summarised as ``x`` (repeat purchase days), ``t_x`` (day of the
+last purchase) and ``T`` (age), both counted in days from the first purchase.
+Likelihoods use ``gammaln`` and log-sum-exp; parameters are fitted on a log
+scale with ``scipy.optimize.minimize``.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy.optimize import minimize
+from scipy.special import expit, gammaln, hyp2f1
+
+DAYS_PER_MONTH = 365.25 / 12
+BGNBD = "bgnbd"
+MBGNBD = "mbgnbd"
+HEURISTIC = "heuristic"
+
+
+@dataclass(frozen=True)
+class CountModel:
+    """Fitted parameters of a BG/NBD or MBG/NBD model (``alpha`` per day)."""
+
+    method: str
+    r: float
+    alpha: float
+    a: float
+    b: float
+    log_likelihood: float
+    converged: bool
+
+
+@dataclass(frozen=True)
+class SpendModel:
+    """Fitted parameters of the Gamma-Gamma spend model."""
+
+    p: float
+    q: float
+    gamma: float
+    log_likelihood: float
+    converged: bool
+
+
+def _arrays(*values):
+    return [np.asarray(value, dtype="float64") for value in values]
+
+
+def bgnbd_log_likelihood(params, x, t_x, T):
+    """Per-customer BG/NBD log-likelihood (paper, equation 6)."""
+    r, alpha, a, b = params
+    x, t_x, T = _arrays(x, t_x, T)
+    a1 = gammaln(r + x) - gammaln(r) + r * np.log(alpha)
+    a2 = gammaln(a + b) + gammaln(b + x) - gammaln(b) - gammaln(a + b + x)
+    a3 = -(r + x) * np.log(alpha + T)
+    repeat = x > 0
+    a4 = np.where(
+        repeat,
+        np.log(a) - np.log(np.where(repeat, b + x - 1, 1.0)) - (r + x) * np.log(alpha + t_x),
+        -np.inf,
+    )
+    return a1 + a2 + np.logaddexp(a3, a4)
+
+
+def mbgnbd_log_likelihood(params, x, t_x, T):
+    """Per-customer MBG/NBD log-likelihood (Batislam et al. 2007)."""
+    r, alpha, a, b = params
+    x, t_x, T = _arrays(x, t_x, T)
+    a1 = gammaln(r + x) - gammaln(r) + r * np.log(alpha)
+    a2 = gammaln(a + b) + gammaln(b + x + 1) - gammaln(b) - gammaln(a + b + x + 1)
+    a3 = -(r + x) * np.log(alpha + T)
+    a4 = np.log(a) - np.log(b + x) + (r + x) * (np.log(alpha + T) - np.log(alpha + t_x))
+    return a1 + a2 + a3 + np.logaddexp(a4, 0.0)
+
+
+LIKELIHOODS = {BGNBD: bgnbd_log_likelihood, MBGNBD: mbgnbd_log_likelihood}
+
+
+def _fit(negative_log_likelihood, start):
+    """Minimise over log-parameters, so that every parameter stays positive:
+    Nelder-Mead to get close, BFGS to polish, and the better of the two."""
+    coarse = minimize(
+        negative_log_likelihood,
+        np.log(start),
+        method="Nelder-Mead",
+        options={"xatol": 1e-7, "fatol": 1e-7, "maxiter": 10000, "maxfev": 10000},
+    )
+    fine = minimize(negative_log_likelihood, coarse.x, method="BFGS")
+    best = fine if fine.fun <= coarse.fun else coarse
+    params = np.exp(best.x)
+    converged = bool(np.isfinite(best.fun) and np.all(np.isfinite(params)) and (coarse.success or fine.success))
+    return params, -float(best.fun), converged
+
+
+def fit_count_model(x, t_x, T, method=MBGNBD):
+    """Maximum-likelihood BG/NBD or MBG/NBD fit; times in days."""
+    likelihood = LIKELIHOODS[method]
+    x, t_x, T = _arrays(x, t_x, T)
+    scale = max(float(T.mean()), 1.0)
+
+    def negative_log_likelihood(log_params):
+        value = -likelihood(np.exp(log_params), x, t_x, T).sum()
+        return value if np.isfinite(value) else np.inf
+
+    params, log_likelihood, converged = _fit(negative_log_likelihood, [1.0, scale, 1.0, 1.0])
+    r, alpha, a, b = params
+    return CountModel(method, r, alpha, a, b, log_likelihood, converged)
+
+
+def _renewal_term(model, x, t_x, T):
+    """log of the drop-out odds term shared by P(alive) and the expectations."""
+    if model.method == BGNBD:
+        repeat = x > 0
+        base = np.log(model.a) - np.log(np.where(repeat, model.b + x - 1, 1.0))
+        term = base + (model.r + x) * (np.log(model.alpha + T) - np.log(model.alpha + t_x))
+        return np.where(repeat, term, -np.inf)
+    return np.log(model.a) - np.log(model.b + x) + (model.r + x) * (np.log(model.alpha + T) - np.log(model.alpha + t_x))
+
+
+def p_alive(model, x, t_x, T):
+    """P(the customer has not silently dropped out) at age ``T``."""
+    x, t_x, T = _arrays(x, t_x, T)
+    return expit(-_renewal_term(model, x, t_x, T))
+
+
+def expected_purchases(model, t, x, t_x, T):
+    """Expected purchase days in the next ``t`` days given the history."""
+    x, t_x, T = _arrays(x, t_x, T)
+    r, alpha, a, b = model.r, model.alpha, model.a, model.b
+    z = t / (alpha + T + t)
+    decay = ((alpha + T) / (alpha + T + t)) ** (r + x)
+    if model.method == BGNBD:
+        numerator = (a + b + x - 1) / (a - 1) * (1 - decay * hyp2f1(r + x, b + x, a + b + x - 1, z))
+    else:
+        numerator = (a + b + x) / (a - 1) * (1 - decay * hyp2f1(r + x, b + x + 1, a + b + x, z))
+    return numerator * p_alive(model, x, t_x, T)
+
+
+def churn_risk(model, horizon, x, t_x, T):
+    """P(no purchase in the next ``horizon`` days):
+    (1 - P(alive)) + P(alive) * ((alpha + T) / (alpha + T + H)) ** (r + x)."""
+    x, t_x, T = _arrays(x, t_x, T)
+    alive = p_alive(model, x, t_x, T)
+    quiet = ((model.alpha + T) / (model.alpha + T + horizon)) ** (model.r + x)
+    return (1 - alive) + alive * quiet
+
+
+def gamma_gamma_log_likelihood(params, x, m):
+    """Per-customer Gamma-Gamma log-likelihood of the mean spend ``m`` over ``x`` repeat purchases."""
+    p, q, gamma = params
+    x, m = _arrays(x, m)
+    return (
+        gammaln(p * x + q)
+        - gammaln(p * x)
+        - gammaln(q)
+        + q * np.log(gamma)
+        + (p * x - 1) * np.log(m)
+        + p * x * np.log(x)
+        - (p * x + q) * np.log(x * m + gamma)
+    )
+
+
+def fit_spend_model(x, m):
+    """Gamma-Gamma fit on customers with repeat purchases and a positive mean spend."""
+    x, m = _arrays(x, m)
+    keep = (x > 0) & (m > 0)
+    x, m = x[keep], m[keep]
+
+    def negative_log_likelihood(log_params):
+        value = -gamma_gamma_log_likelihood(np.exp(log_params), x, m).sum()
+        return value if np.isfinite(value) else np.inf
+
+    params, log_likelihood, converged = _fit(negative_log_likelihood, [1.0, 1.0, max(float(m.mean()), 1.0)])
+    p, q, gamma = params
+    return SpendModel(p, q, gamma, log_likelihood, converged and q > 1)
+
+
+def expected_spend(model, x, m):
+    """Conditional expected spend per purchase; the population mean for x = 0."""
+    x, m = _arrays(x, m)
+    m = np.where(x > 0, np.maximum(m, 0.0), 0.0)
+    return model.p * (model.gamma + x * m) / (model.p * x + model.q - 1)
+
+
+def discounted_value(cumulative_purchases, spend, months=12, annual_discount=0.10):
+    """Expected revenue over ``months``: each month's expected purchases (from
+    ``cumulative_purchases(days)``) times the expected spend, discounted
+    monthly at the annual rate."""
+    monthly_rate = (1 + annual_discount) ** (1 / 12) - 1
+    value = np.zeros_like(spend)
+    previous = np.zeros_like(spend)
+    for month in range(1, months + 1):
+        cumulative = cumulative_purchases(DAYS_PER_MONTH * month)
+        value += (cumulative - previous) * spend / (1 + monthly_rate) ** month
+        previous = cumulative
+    return value
+
+
+# --------------------------------------------------------------- heuristic
+
+
+def typical_interval(x, t_x):
+    """Median of the repeaters' mean inter-purchase intervals, in days: the
+    yardstick for one-time buyers when there is no fitted model."""
+    x, t_x = _arrays(x, t_x)
+    repeat = x > 0
+    return float(np.median(t_x[repeat] / x[repeat])) if repeat.any() else 90.0
+
+
+def heuristic_p_alive(x, t_x, T, company_interval):
+    """Fallback P(alive): 1 while the time since the last purchase is within
+    the customer's own mean interval (the company median for one-time
+    buyers), then falling by a factor e per further interval overdue."""
+    x, t_x, T = _arrays(x, t_x, T)
+    interval = _interval(x, t_x, company_interval)
+    overdue = np.maximum((T - t_x) / interval - 1.0, 0.0)
+    return np.exp(-overdue)
+
+
+def _interval(x, t_x, company_interval):
+    return np.where(x > 0, np.maximum(t_x / np.maximum(x, 1), 1.0), max(company_interval, 1.0))
+
+
+def heuristic_churn_risk(horizon, x, t_x, T, company_interval):
+    """Fallback P(no purchase in the next ``horizon`` days), with purchases of
+    a live customer arriving at its usual pace: the same form as the model's."""
+    x, t_x, T = _arrays(x, t_x, T)
+    alive = heuristic_p_alive(x, t_x, T, company_interval)
+    quiet = np.exp(-horizon / _interval(x, t_x, company_interval))
+    return (1 - alive) + alive * quiet
+
+
+def heuristic_expected_purchases(t, x, t_x, T, company_interval):
+    x, t_x, T = _arrays(x, t_x, T)
+    return heuristic_p_alive(x, t_x, T, company_interval) * t / _interval(x, t_x, company_interval)
+
+
+# ------------------------------------------------------------------ scoring
+
+FALLBACK_FEW_REPEATERS = "few_repeaters"
+FALLBACK_NOT_CONVERGED = "not_converged"
+
+
+@dataclass(frozen=True)
+class ChurnSettings:
+    method: str = MBGNBD
+    horizon_days: int = 90
+    min_repeaters: int = 200
+    clv_months: int = 12
+    annual_discount: float = 0.10
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """Per-customer scores and how they were obtained."""
+
+    scores: pd.DataFrame
+    method: str
+    count_model: CountModel | None = None
+    spend_model: SpendModel | None = None
+    fallback: str = ""
+    n_repeaters: int = 0
+
+
+def predict(summary, settings, expected_days=90):
+    """``p_alive``, ``churn_risk``, expected purchases over ``expected_days``
+    and discounted CLV per customer, from a fitted model when the company has
+    enough repeat customers and the fits converge, else from the heuristic.
+
+    ``summary`` has ``x``, ``t_x``, ``T`` (days), ``m`` (mean net spend of the
+    repeat purchase days) and ``spend`` (mean net spend of all purchase days).
+    """
+    x, t_x, T, m, spend = _arrays(*(summary[column] for column in ("x", "t_x", "T", "m", "spend")))
+    repeaters = int((x > 0).sum())
+    if repeaters < settings.min_repeaters:
+        return _heuristic(summary.index, x, t_x, T, spend, settings, expected_days, FALLBACK_FEW_REPEATERS, repeaters)
+    count_model = fit_count_model(x, t_x, T, settings.method)
+    spend_model = fit_spend_model(x, m)
+    if not (count_model.converged and spend_model.converged):
+        return _heuristic(summary.index, x, t_x, T, spend, settings, expected_days, FALLBACK_NOT_CONVERGED, repeaters)
+    scores = pd.DataFrame(
+        {
+            "p_alive": p_alive(count_model, x, t_x, T),
+            "churn_risk": churn_risk(count_model, settings.horizon_days, x, t_x, T),
+            "expected_purchases": expected_purchases(count_model, expected_days, x, t_x, T),
+            "clv_predicted": discounted_value(
+                lambda days: expected_purchases(count_model, days, x, t_x, T),
+                expected_spend(spend_model, x, m),
+                settings.clv_months,
+                settings.annual_discount,
+            ),
+        },
+        index=summary.index,
+    )
+    return Prediction(scores, settings.method, count_model, spend_model, n_repeaters=repeaters)
+
+
+def _heuristic(index, x, t_x, T, spend, settings, expected_days, reason, repeaters):
+    interval = typical_interval(x, t_x)
+    scores = pd.DataFrame(
+        {
+            "p_alive": heuristic_p_alive(x, t_x, T, interval),
+            "churn_risk": heuristic_churn_risk(settings.horizon_days, x, t_x, T, interval),
+            "expected_purchases": heuristic_expected_purchases(expected_days, x, t_x, T, interval),
+            "clv_predicted": discounted_value(
+                lambda days: heuristic_expected_purchases(days, x, t_x, T, interval),
+                np.maximum(spend, 0.0),
+                settings.clv_months,
+                settings.annual_discount,
+            ),
+        },
+        index=index,
+    )
+    return Prediction(scores, HEURISTIC, fallback=reason, n_repeaters=repeaters)

@@ -1,0 +1,172 @@
+"""Unit tests of the BTYD engine, against the published CDNOW estimates."""
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from odoo.addons.customer_tiering.engine import btyd
+
+DATA = Path(__file__).parent / "data" / "CDNOW_sample.txt"
+CALIBRATION_END = pd.Timestamp("1997-09-30")  # 39 weeks after 1997-01-01
+WEEK = 7.0
+
+
+def cdnow_summary():
+    """x, t_x, T in days and spend per repeat day, purchases on one day merged."""
+    raw = pd.read_csv(DATA, sep=r"\s+", header=None, names=["master", "id", "date", "cds", "value"])
+    raw["date"] = pd.to_datetime(raw["date"].astype(str))
+    days = raw[raw["date"] <= CALIBRATION_END].groupby(["id", "date"], as_index=False)["value"].sum()
+    grouped = days.sort_values("date").groupby("id")
+    first, last, count = grouped["date"].min(), grouped["date"].max(), grouped["date"].count()
+    total, first_value = grouped["value"].sum(), grouped["value"].first()
+    return pd.DataFrame(
+        {
+            "x": count - 1,
+            "t_x": (last - first).dt.days,
+            "T": (CALIBRATION_END - first).dt.days,
+            "m": (total - first_value) / (count - 1).clip(lower=1),
+            "spend": total / count,
+        }
+    )
+
+
+@pytest.fixture(scope="module")
+def cdnow():
+    return cdnow_summary()
+
+
+@pytest.fixture(scope="module")
+def bgnbd(cdnow):
+    return btyd.fit_count_model(cdnow["x"], cdnow["t_x"], cdnow["T"], btyd.BGNBD)
+
+
+@pytest.fixture(scope="module")
+def mbgnbd(cdnow):
+    return btyd.fit_count_model(cdnow["x"], cdnow["t_x"], cdnow["T"], btyd.MBGNBD)
+
+
+def assert_sig(value, expected, digits=3):
+    assert float(f"{value:.{digits}g}") == pytest.approx(expected), f"{value} is not {expected} to {digits} figures"
+
+
+class TestCdnow:
+    def test_sample_size(self, cdnow):
+        assert len(cdnow) == 2357
+
+    def test_bgnbd_paper_estimates(self, cdnow, bgnbd):
+        assert bgnbd.converged
+        assert_sig(bgnbd.r, 0.243)
+        assert_sig(bgnbd.alpha / WEEK, 4.41)
+        assert round(bgnbd.alpha / WEEK, 3) == 4.414
+        assert_sig(bgnbd.a, 0.793)
+        assert_sig(bgnbd.b, 2.43)
+        assert round(bgnbd.b, 3) == 2.426
+        # the same data in weeks: the density scales by 7 per repeat purchase
+        log_likelihood_weeks = bgnbd.log_likelihood + cdnow["x"].sum() * np.log(WEEK)
+        assert round(log_likelihood_weeks, 1) == -9582.4
+
+    def test_bgnbd_conditional_expectation_of_the_paper(self, bgnbd):
+        expected = btyd.expected_purchases(bgnbd, 39 * WEEK, [2], [30.43 * WEEK], [38.86 * WEEK])
+        assert round(float(expected[0]), 3) == 1.226
+
+    def test_mbgnbd_estimates(self, mbgnbd):
+        assert mbgnbd.converged
+        assert_sig(mbgnbd.r, 0.525)
+        assert round(mbgnbd.alpha / WEEK, 3) == 6.183
+        assert_sig(mbgnbd.a, 0.891)
+        assert_sig(mbgnbd.b, 1.61)
+        assert round(mbgnbd.b, 3) == 1.614
+
+    def test_gamma_gamma_estimates(self, cdnow):
+        spend = btyd.fit_spend_model(cdnow["x"], cdnow["m"])
+        assert spend.converged
+        assert_sig(spend.p, 6.25)
+        assert_sig(spend.q, 3.74)
+        assert_sig(spend.gamma, 15.4)
+        assert round(spend.gamma, 2) == 15.44
+
+    def test_churn_risk_is_calibrated_on_the_holdout(self, cdnow, mbgnbd):
+        """Share of customers with no purchase in the 90 days after calibration
+        (83.1%) against the mean predicted risk over that horizon (85.4%)."""
+        raw = pd.read_csv(DATA, sep=r"\s+", header=None, names=["master", "id", "date", "cds", "value"])
+        raw["date"] = pd.to_datetime(raw["date"].astype(str))
+        holdout = raw[(raw["date"] > CALIBRATION_END) & (raw["date"] <= CALIBRATION_END + pd.Timedelta(days=90))]
+        quiet = ~cdnow.index.isin(holdout["id"].unique())
+        risk = btyd.churn_risk(mbgnbd, 90, cdnow["x"], cdnow["t_x"], cdnow["T"])
+        assert abs(risk.mean() - quiet.mean()) < 0.03
+
+
+class TestBoundaries:
+    def test_one_time_buyer_alive_for_bgnbd_fading_for_mbgnbd(self, bgnbd, mbgnbd):
+        ages = np.array([30.0, 365.0, 3 * 365.0])
+        zeros = np.zeros_like(ages)
+        assert np.all(btyd.p_alive(bgnbd, zeros, zeros, ages) == 1.0)
+        alive = btyd.p_alive(mbgnbd, zeros, zeros, ages)
+        assert np.all(np.diff(alive) < 0) and alive[-1] < alive[0]
+
+    def test_recent_repeat_buyer_is_more_alive_than_a_lapsed_one(self, mbgnbd):
+        alive = btyd.p_alive(mbgnbd, [5, 5], [250, 20], [260, 260])
+        assert alive[0] > alive[1]
+
+    def test_churn_risk_formula_and_range(self, mbgnbd):
+        x, t_x, T = np.array([0.0, 3.0]), np.array([0.0, 100.0]), np.array([200.0, 200.0])
+        alive = btyd.p_alive(mbgnbd, x, t_x, T)
+        quiet = ((mbgnbd.alpha + T) / (mbgnbd.alpha + T + 90)) ** (mbgnbd.r + x)
+        risk = btyd.churn_risk(mbgnbd, 90, x, t_x, T)
+        np.testing.assert_allclose(risk, (1 - alive) + alive * quiet)
+        assert np.all((risk > 0) & (risk < 1))
+
+    def test_longer_horizon_lowers_the_risk(self, mbgnbd):
+        assert btyd.churn_risk(mbgnbd, 180, [2], [100], [200])[0] < btyd.churn_risk(mbgnbd, 30, [2], [100], [200])[0]
+
+    def test_clv_discounting(self, mbgnbd, cdnow):
+        spend = btyd.fit_spend_model(cdnow["x"], cdnow["m"])
+        x, t_x, T, m = [4.0], [200.0], [260.0], [30.0]
+        expected = btyd.expected_spend(spend, x, m)
+
+        def cumulative(days):
+            return btyd.expected_purchases(mbgnbd, days, x, t_x, T)
+
+        undiscounted = btyd.discounted_value(cumulative, expected, 12, 0.0)
+        np.testing.assert_allclose(undiscounted, cumulative(365.25) * expected)
+        assert btyd.discounted_value(cumulative, expected, 12, 0.10)[0] < undiscounted[0]
+
+
+class TestFallback:
+    def summary(self, rows):
+        return pd.DataFrame(rows, columns=["x", "t_x", "T", "m", "spend"])
+
+    def test_few_repeaters_use_the_heuristic(self):
+        summary = self.summary([(3, 90, 100, 50.0, 50.0), (0, 0, 400, 0.0, 80.0), (1, 30, 500, 20.0, 20.0)])
+        prediction = btyd.predict(summary, btyd.ChurnSettings(min_repeaters=200))
+        assert prediction.method == btyd.HEURISTIC
+        assert prediction.fallback == btyd.FALLBACK_FEW_REPEATERS
+        assert prediction.n_repeaters == 2
+        scores = prediction.scores
+        assert scores.loc[0, "p_alive"] == 1.0, "last purchase within its own 30-day interval"
+        assert scores.loc[2, "p_alive"] < scores.loc[0, "p_alive"]
+        assert scores["churn_risk"].between(0, 1).all()
+
+    def test_heuristic_p_alive_boundaries(self):
+        # own interval 30 days: alive until 30 days of silence, then e^-1 per extra interval
+        alive = btyd.heuristic_p_alive([2, 2, 2], [60, 60, 60], [90, 120, 150], company_interval=50)
+        np.testing.assert_allclose(alive, [1.0, np.exp(-1), np.exp(-2)])
+        one_timer = btyd.heuristic_p_alive([0, 0], [0, 0], [50, 100], company_interval=50)
+        np.testing.assert_allclose(one_timer, [1.0, np.exp(-1)])
+
+    def test_enough_repeaters_use_the_model(self, cdnow):
+        prediction = btyd.predict(cdnow, btyd.ChurnSettings(min_repeaters=200))
+        assert prediction.method == btyd.MBGNBD and not prediction.fallback
+        assert prediction.count_model.converged and prediction.spend_model.converged
+        assert prediction.scores["clv_predicted"].gt(0).all()
+
+    def test_bgnbd_is_selectable(self, cdnow):
+        assert btyd.predict(cdnow, btyd.ChurnSettings(method=btyd.BGNBD)).method == btyd.BGNBD
+
+    def test_failed_fit_falls_back(self, cdnow, monkeypatch):
+        failed = btyd.SpendModel(1.0, 0.5, 1.0, -1.0, converged=False)
+        monkeypatch.setattr(btyd, "fit_spend_model", lambda x, m: failed)
+        prediction = btyd.predict(cdnow, btyd.ChurnSettings())
+        assert prediction.method == btyd.HEURISTIC and prediction.fallback == btyd.FALLBACK_NOT_CONVERGED
