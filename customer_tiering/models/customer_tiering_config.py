@@ -1,6 +1,8 @@
 from odoo import api, fields, models
 from odoo.exceptions import ValidationError
 
+from ..engine.btyd import ChurnSettings
+from ..engine.lifecycle import StageSettings
 from ..engine.tiering import TieringSettings
 
 METHODS = [
@@ -46,6 +48,45 @@ class CustomerTieringConfig(models.Model):
         default=0,
         help="A customer moves down a tier only after qualifying for the lower tier this many days in a row.",
     )
+    churn_method = fields.Selection(
+        [("mbgnbd", "MBG/NBD"), ("bgnbd", "BG/NBD")],
+        string="Churn Model",
+        required=True,
+        default="mbgnbd",
+        help="MBG/NBD lets a customer drop out right after the first purchase, so one-time buyers from long "
+        "ago show a real risk; under BG/NBD a customer who never repeated is always alive.",
+    )
+    churn_horizon_days = fields.Integer(
+        string="Churn Horizon (days)",
+        required=True,
+        default=90,
+        help="Churn risk is the probability of no purchase within this many days.",
+    )
+    churn_min_repeaters = fields.Integer(
+        string="Minimum Repeat Customers",
+        required=True,
+        default=200,
+        help="With fewer customers who bought on two days or more, churn and CLV use the heuristic estimate.",
+    )
+    clv_months = fields.Integer(string="CLV Horizon (months)", required=True, default=12)
+    clv_discount_rate = fields.Float(string="CLV Annual Discount Rate", required=True, default=0.10)
+    risk_medium = fields.Float(string="Medium Risk From", required=True, default=0.5)
+    risk_high = fields.Float(string="High Risk From", required=True, default=0.8)
+    stage_new_days = fields.Integer(
+        string="New For (days)", required=True, default=90, help="A one-time buyer is new this long."
+    )
+    stage_loyal_min_purchase_days = fields.Integer(string="Loyal: Purchase Days", required=True, default=10)
+    stage_loyal_min_tenure_days = fields.Integer(string="Loyal: Tenure (days)", required=True, default=365)
+    stage_sleeping_p_alive = fields.Float(
+        string="Sleeping At P(alive)", required=True, default=0.5, help="Sleeping at or below this P(alive)."
+    )
+    stage_churned_p_alive = fields.Float(
+        string="Churned At P(alive)", required=True, default=0.2, help="Churned at or below this P(alive)."
+    )
+    stage_churned_days = fields.Integer(
+        string="Churned After (days)", required=True, default=365, help="Churned after this long without purchase."
+    )
+    stage_reactivated_days = fields.Integer(string="Reactivated For (days)", required=True, default=90)
     last_run = fields.Datetime(string="Last Reclassification", readonly=True)
     tier_ids = fields.One2many("customer.tier", compute="_compute_tier_ids", string="Tiers")
 
@@ -58,7 +99,26 @@ class CustomerTieringConfig(models.Model):
         for config in self:
             config.tier_ids = self.env["customer.tier"].search([("company_id", "=", config.company_id.id)])
 
-    @api.constrains("window_months", "cutoff_a", "cutoff_b", "demotion_grace_days", "method")
+    @api.constrains(
+        "window_months",
+        "cutoff_a",
+        "cutoff_b",
+        "demotion_grace_days",
+        "method",
+        "churn_horizon_days",
+        "churn_min_repeaters",
+        "clv_months",
+        "clv_discount_rate",
+        "risk_medium",
+        "risk_high",
+        "stage_new_days",
+        "stage_loyal_min_purchase_days",
+        "stage_loyal_min_tenure_days",
+        "stage_sleeping_p_alive",
+        "stage_churned_p_alive",
+        "stage_churned_days",
+        "stage_reactivated_days",
+    )
     def _check_settings(self):
         for config in self:
             if config.window_months < 1:
@@ -73,7 +133,29 @@ class CustomerTieringConfig(models.Model):
                 )
             if config.demotion_grace_days < 0:
                 raise ValidationError(self.env._("The demotion grace period cannot be negative."))
+        self._check_churn_settings()
         self._check_tier_thresholds()
+
+    def _check_churn_settings(self):
+        for config in self:
+            days = (
+                config.churn_horizon_days,
+                config.churn_min_repeaters,
+                config.clv_months,
+                config.stage_new_days,
+                config.stage_loyal_min_purchase_days,
+                config.stage_loyal_min_tenure_days,
+                config.stage_churned_days,
+                config.stage_reactivated_days,
+            )
+            if min(days) < 1:
+                raise ValidationError(self.env._("Horizons, periods and minimum counts must be at least 1."))
+            if config.clv_discount_rate < 0:
+                raise ValidationError(self.env._("The CLV discount rate cannot be negative."))
+            if not 0 < config.risk_medium < config.risk_high < 1:
+                raise ValidationError(self.env._("The risk thresholds must satisfy 0 < medium < high < 1."))
+            if not 0 < config.stage_churned_p_alive < config.stage_sleeping_p_alive < 1:
+                raise ValidationError(self.env._("The P(alive) thresholds must satisfy 0 < churned < sleeping < 1."))
 
     def _check_tier_thresholds(self):
         """Bands and thresholds must fall strictly from the best tier down."""
@@ -103,6 +185,30 @@ class CustomerTieringConfig(models.Model):
             cutoff_a=self.cutoff_a,
             cutoff_b=self.cutoff_b,
             demotion_grace_days=self.demotion_grace_days,
+        )
+
+    def _churn_settings(self):
+        self.ensure_one()
+        return ChurnSettings(
+            method=self.churn_method,
+            horizon_days=self.churn_horizon_days,
+            min_repeaters=self.churn_min_repeaters,
+            clv_months=self.clv_months,
+            annual_discount=self.clv_discount_rate,
+        )
+
+    def _stage_settings(self):
+        self.ensure_one()
+        return StageSettings(
+            new_days=self.stage_new_days,
+            loyal_min_purchase_days=self.stage_loyal_min_purchase_days,
+            loyal_min_tenure_days=self.stage_loyal_min_tenure_days,
+            sleeping_p_alive=self.stage_sleeping_p_alive,
+            churned_p_alive=self.stage_churned_p_alive,
+            churned_days=self.stage_churned_days,
+            reactivated_days=self.stage_reactivated_days,
+            risk_medium=self.risk_medium,
+            risk_high=self.risk_high,
         )
 
     @api.model

@@ -8,7 +8,7 @@ from dateutil.relativedelta import relativedelta
 from odoo import api, fields, models
 from odoo.tools import SQL
 
-from ..engine import tiering
+from ..engine import btyd, lifecycle, tiering
 
 _logger = logging.getLogger(__name__)
 
@@ -28,9 +28,48 @@ STORED_COLUMNS = {
     "rfm_r": "int4",
     "rfm_f": "int4",
     "rfm_m": "int4",
+    "lifecycle_stage": "varchar",
+    "lifecycle_stage_since": "date",
+    "p_alive": "float8",
+    "churn_risk": "float8",
+    "churn_risk_level": "varchar",
+    "expected_purchases_90d": "float8",
+    "clv_predicted": "float8",
+    "value_at_risk": "float8",
 }
 PRIOR_COLUMNS = {**STORED_COLUMNS, "tier_locked": "bool", "tier_lock_until": "date"}
 DATE_COLUMNS = [name for name, sql_type in PRIOR_COLUMNS.items() if sql_type == "date"]
+
+
+#: Numeric columns of the sales aggregate, typed even when a company has none.
+SALES_TYPES = {
+    "purchase_count": "int64",
+    "revenue_total": "float64",
+    "revenue_window": "float64",
+    "purchase_days": "int64",
+    "first_day_value": "float64",
+}
+
+
+def _append(frame, rows):
+    """``frame`` and ``rows`` in one frame, keeping the dtypes when either is empty."""
+    return pd.concat([frame, rows]) if len(frame) and len(rows) else rows if len(rows) else frame
+
+
+def _btyd_summary(buyers, today):
+    """x, t_x and T in days, mean net spend of the repeat purchase days (m)
+    and of all purchase days (spend), for the BTYD models."""
+    x = buyers["purchase_days"] - 1
+    return pd.DataFrame(
+        {
+            "x": x,
+            "t_x": (buyers["last_purchase_date"] - buyers["first_purchase_date"]).dt.days,
+            "T": (pd.Timestamp(today) - buyers["first_purchase_date"]).dt.days,
+            "m": (buyers["revenue_total"] - buyers["first_day_value"]) / x.clip(lower=1),
+            "spend": buyers["revenue_total"] / buyers["purchase_days"],
+        },
+        index=buyers.index,
+    )
 
 
 #: The staging table a chunk is copied into: stored values plus what the logs need.
@@ -38,6 +77,7 @@ STAGE_COLUMNS = {
     "id": "int4",
     **STORED_COLUMNS,
     "old_tier_id": "int4",
+    "old_lifecycle_stage": "varchar",
     "reason": "varchar",
     "unlock": "bool",
     "moved": "bool",
@@ -55,7 +95,9 @@ def _staging_frame(changed, prior):
     old = prior["tier_id"].reindex(changed.index).astype("Int64")
     new = changed["tier_id"].astype("Int64")
     moved = new.ne(old).fillna(new.notna() | old.notna()).astype(bool)
-    staged = changed.assign(old_tier_id=old, moved=moved)
+    staged = changed.assign(
+        old_tier_id=old, old_lifecycle_stage=prior["lifecycle_stage"].reindex(changed.index), moved=moved
+    )
     staged.index.name = "id"
     return staged[[name for name in STAGE_COLUMNS if name != "id"]]
 
@@ -81,13 +123,75 @@ class CustomerTieringJob(models.AbstractModel):
         company = config.company_id
         today = fields.Date.context_today(self)
         sales = self._read_sales(company, today - relativedelta(months=config.window_months), today)
+        sales = _append(sales.assign(prospect=False), self._read_prospects(company))
         prior = self._read_prior(company)
         tiers = self._tier_frame(config._active_tiers())
         result = tiering.score(sales, prior, tiers, config._settings(), today)
+        result = result.join(self._lifecycle(config, sales.reindex(result.index), prior, today))
         changed = result[tiering.changed_mask(result, prior, STORED_COLUMNS)]
         _logger.info("Customer tiering for %s: %d customers, %d changed", company.name, len(result), len(changed))
         self._write_changes(company, changed, prior)
         config.sudo().last_run = fields.Datetime.now()
+
+    def _lifecycle(self, config, sales, prior, today):
+        """Churn, CLV and lifecycle stage of every customer who bought, from
+        the company's fitted model, and the fit on record."""
+        buyers = sales[sales["purchase_days"] > 0]
+        prediction = btyd.predict(_btyd_summary(buyers, today), config._churn_settings())
+        self._record_fit(config, prediction, len(buyers))
+        scores = prediction.scores.reindex(sales.index)
+        churn = pd.DataFrame(
+            {
+                "p_alive": scores["p_alive"].round(4),
+                "churn_risk": scores["churn_risk"].round(4),
+                "expected_purchases_90d": scores["expected_purchases"].round(2),
+                "clv_predicted": scores["clv_predicted"].round(0),
+                "value_at_risk": (scores["clv_predicted"] * scores["churn_risk"]).round(0),
+            },
+            index=sales.index,
+        )
+        settings = config._stage_settings()
+        churn["churn_risk_level"] = lifecycle.risk_levels(churn["churn_risk"], settings)
+        stages = lifecycle.stages(sales.join(churn[["p_alive", "churn_risk_level"]]), prior, settings, today)
+        return churn.join(stages)
+
+    def _record_fit(self, config, prediction, n_customers):
+        count, spend = prediction.count_model, prediction.spend_model
+        self.env["customer.churn.model"].sudo().create(
+            {
+                "company_id": config.company_id.id,
+                "fit_date": fields.Datetime.now(),
+                "method": prediction.method,
+                "churn_horizon_days": config.churn_horizon_days,
+                "n_customers": n_customers,
+                "n_repeaters": prediction.n_repeaters,
+                "converged": not prediction.fallback,
+                "message": self._fit_message(config, prediction),
+                **(
+                    {
+                        "r": count.r,
+                        "alpha": count.alpha,
+                        "a": count.a,
+                        "b": count.b,
+                        "log_likelihood": count.log_likelihood,
+                    }
+                    if count
+                    else {}
+                ),
+                **({"p": spend.p, "q": spend.q, "gamma": spend.gamma} if spend else {}),
+            }
+        )
+
+    def _fit_message(self, config, prediction):
+        if prediction.fallback == btyd.FALLBACK_FEW_REPEATERS:
+            return self.env._(
+                "Heuristic estimate: only %(count)s customers bought on two days or more; the models need %(minimum)s.",
+                count=prediction.n_repeaters,
+                minimum=config.churn_min_repeaters,
+            )
+        if prediction.fallback == btyd.FALLBACK_NOT_CONVERGED:
+            return self.env._("Heuristic estimate: the model fit did not converge on this history.")
+        return self.env._("Fitted on the company's own purchase history.")
 
     # ------------------------------------------------------------------ reads
 
@@ -98,32 +202,77 @@ class CustomerTieringJob(models.AbstractModel):
         )
         query = SQL(
             """
-            SELECT m.commercial_partner_id AS partner_id,
-                   COUNT(*) FILTER (WHERE m.move_type = 'out_invoice') AS purchase_count,
-                   MIN(m.invoice_date) FILTER (WHERE m.move_type = 'out_invoice') AS first_purchase_date,
-                   MAX(m.invoice_date) FILTER (WHERE m.move_type = 'out_invoice') AS last_purchase_date,
-                   SUM(m.amount_untaxed_signed)::float8 AS revenue_total,
-                   COALESCE(SUM(m.amount_untaxed_signed) FILTER (WHERE m.invoice_date > %(start)s), 0)::float8
-                       AS revenue_window
-              FROM account_move m
-             WHERE m.company_id = %(company)s
-               AND m.state = 'posted'
-               AND m.move_type IN ('out_invoice', 'out_refund')
-               AND m.commercial_partner_id IS NOT NULL
-               AND m.invoice_date <= %(today)s
-          GROUP BY m.commercial_partner_id
+            WITH daily AS (
+                SELECT m.commercial_partner_id AS partner_id, m.invoice_date AS day,
+                       SUM(m.amount_untaxed_signed) AS amount,
+                       COUNT(*) FILTER (WHERE m.move_type = 'out_invoice') AS invoices
+                  FROM account_move m
+                 WHERE m.company_id = %(company)s
+                   AND m.state = 'posted'
+                   AND m.move_type IN ('out_invoice', 'out_refund')
+                   AND m.commercial_partner_id IS NOT NULL
+                   AND m.invoice_date <= %(today)s
+              GROUP BY m.commercial_partner_id, m.invoice_date
+            )
+            SELECT partner_id,
+                   SUM(invoices)::int4 AS purchase_count,
+                   MIN(day) FILTER (WHERE invoices > 0) AS first_purchase_date,
+                   MAX(day) FILTER (WHERE invoices > 0) AS last_purchase_date,
+                   SUM(amount)::float8 AS revenue_total,
+                   COALESCE(SUM(amount) FILTER (WHERE day > %(start)s), 0)::float8 AS revenue_window,
+                   COUNT(*) FILTER (WHERE invoices > 0)::int4 AS purchase_days,
+                   ((array_agg(amount ORDER BY day) FILTER (WHERE invoices > 0))[1])::float8 AS first_day_value
+              FROM daily
+          GROUP BY partner_id
             """,
             company=company.id,
             start=window_start,
             today=today,
         )
         return self._frame(
-            query, ["purchase_count", "first_purchase_date", "last_purchase_date", "revenue_total", "revenue_window"]
+            query,
+            [
+                "purchase_count",
+                "first_purchase_date",
+                "last_purchase_date",
+                "revenue_total",
+                "revenue_window",
+                "purchase_days",
+                "first_day_value",
+            ],
         )
+
+    def _read_prospects(self, company):
+        """Commercial entities without invoices that are customers in the
+        making: flagged as customers, or with a quotation or order."""
+        self.env["sale.order"].flush_model(["partner_id", "company_id", "state"])
+        query = SQL(
+            """
+            SELECT p.id
+              FROM res_partner p
+             WHERE p.id = p.commercial_partner_id
+               AND p.active
+               AND (p.customer_rank > 0 OR EXISTS (
+                        SELECT 1 FROM sale_order o
+                          JOIN res_partner c ON c.id = o.partner_id
+                         WHERE c.commercial_partner_id = p.id AND o.company_id = %(company)s
+                           AND o.state != 'cancel'))
+               AND NOT EXISTS (
+                        SELECT 1 FROM account_move m
+                         WHERE m.commercial_partner_id = p.id AND m.company_id = %(company)s
+                           AND m.state = 'posted' AND m.move_type IN ('out_invoice', 'out_refund'))
+            """,
+            company=company.id,
+        )
+        self.env.cr.execute(query)
+        ids = pd.Index([row[0] for row in self.env.cr.fetchall()], name="partner_id")
+        prospects = pd.DataFrame(0, index=ids, columns=list(SALES_TYPES)).astype(SALES_TYPES)
+        return prospects.assign(first_purchase_date=pd.NaT, last_purchase_date=pd.NaT, prospect=True)
 
     def _read_prior(self, company):
         """What is stored for the company's customers that have any value."""
-        self.env["res.partner"].flush_model(list(PRIOR_COLUMNS))
+        # commercial_partner_id too: the writes join on it.
+        self.env["res.partner"].flush_model([*PRIOR_COLUMNS, "commercial_partner_id"])
         key = str(company.id)
         columns = SQL(", ").join(
             SQL("(p.%s->%s->>0)::%s", SQL.identifier(name), key, SQL(sql_type))
@@ -134,7 +283,8 @@ class CustomerTieringJob(models.AbstractModel):
             SELECT p.id, %(columns)s
               FROM res_partner p
              WHERE p.id = p.commercial_partner_id
-               AND (p.tier_id ? %(key)s OR p.purchase_count ? %(key)s OR p.tier_locked ? %(key)s)
+               AND (p.tier_id ? %(key)s OR p.purchase_count ? %(key)s OR p.tier_locked ? %(key)s
+                    OR p.lifecycle_stage ? %(key)s)
             """,
             columns=columns,
             key=key,
@@ -174,6 +324,7 @@ class CustomerTieringJob(models.AbstractModel):
             self._update_partners(company)
             self._unlock_expired(company)
             self._log_tier_changes(company)
+            self._log_stage_changes(company)
             done += len(chunk)
             cron._notify_progress(done=done, remaining=len(staged) - done)
             if not testing:
@@ -232,6 +383,23 @@ class CustomerTieringJob(models.AbstractModel):
              WHERE p.commercial_partner_id = s.id AND s.unlock
             """,
                 key=key,
+            )
+        )
+
+    def _log_stage_changes(self, company):
+        now = fields.Datetime.now()
+        self.env.cr.execute(
+            SQL(
+                """
+            INSERT INTO customer_lifecycle_history (partner_id, company_id, old_stage, new_stage, date,
+                                                    create_uid, create_date)
+            SELECT s.id, %(company)s, s.old_lifecycle_stage, s.lifecycle_stage, %(now)s, %(uid)s, %(now)s
+              FROM customer_tiering_stage s
+             WHERE s.lifecycle_stage IS DISTINCT FROM s.old_lifecycle_stage
+            """,
+                company=company.id,
+                now=now,
+                uid=self.env.uid,
             )
         )
 

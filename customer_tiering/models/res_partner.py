@@ -2,6 +2,7 @@ from odoo import api, fields, models
 from odoo.exceptions import AccessError
 
 from ..engine import tiering
+from .customer_lifecycle_history import STAGES
 
 MANAGER_GROUP = "customer_tiering.group_customer_tiering_manager"
 
@@ -12,7 +13,16 @@ TIERING_FIELDS = [
     "tier_lock_until",
     *tiering.TIER_COLUMNS,
     *tiering.METRIC_COLUMNS,
+    "lifecycle_stage",
+    "lifecycle_stage_since",
+    "p_alive",
+    "churn_risk",
+    "churn_risk_level",
+    "expected_purchases_90d",
+    "clv_predicted",
+    "value_at_risk",
 ]
+RISK_LEVELS = [("low", "Low"), ("medium", "Medium"), ("high", "High")]
 #: Only tiering managers may write these (the job writes with raw SQL).
 PROTECTED_FIELDS = set(TIERING_FIELDS)
 
@@ -82,6 +92,50 @@ class ResPartner(models.Model):
     )
     rfm_m = fields.Integer(
         readonly=True, string="Monetary Score", company_dependent=True, index=False, aggregator="avg"
+    )
+    lifecycle_stage = fields.Selection(STAGES, company_dependent=True, tracking=True, readonly=True)
+    lifecycle_stage_since = fields.Date(company_dependent=True, tracking=True, readonly=True, index=False)
+    p_alive = fields.Float(
+        string="P(alive)",
+        company_dependent=True,
+        readonly=True,
+        index=False,
+        aggregator="avg",
+        help="Probability that the customer has not silently left, from the company's fitted model.",
+    )
+    churn_risk = fields.Float(
+        company_dependent=True,
+        readonly=True,
+        index=False,
+        aggregator="avg",
+        help="Probability of no purchase within the churn horizon of the settings.",
+    )
+    churn_risk_level = fields.Selection(RISK_LEVELS, company_dependent=True, readonly=True)
+    expected_purchases_90d = fields.Float(
+        string="Expected Purchases (90 days)",
+        company_dependent=True,
+        readonly=True,
+        index=False,
+        aggregator="sum",
+        help="Expected purchase days in the next 90 days.",
+    )
+    clv_predicted = fields.Float(
+        string="Predicted CLV",
+        company_dependent=True,
+        readonly=True,
+        index=False,
+        digits="Account",
+        help="Expected net revenue over the CLV horizon of the settings, discounted.",
+    )
+    clv_historic = fields.Float(
+        string="Historic CLV", related="revenue_total", help="Net revenue so far: the lifetime revenue."
+    )
+    value_at_risk = fields.Float(
+        company_dependent=True,
+        readonly=True,
+        index=False,
+        digits="Account",
+        help="Predicted CLV times churn risk: who to call first.",
     )
     tiering_date = fields.Datetime(
         string="Tiering Computed On",

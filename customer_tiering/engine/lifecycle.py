@@ -1,0 +1,84 @@
+"""Lifecycle stages (潜在 → 新 → 活跃 → 忠诚 → 沉睡 → 流失, and 回流) and churn
+risk levels, vectorised over a company's customers."""
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+POTENTIAL, NEW, ACTIVE, LOYAL, SLEEPING, CHURNED, REACTIVATED = (
+    "potential",
+    "new",
+    "active",
+    "loyal",
+    "sleeping",
+    "churned",
+    "reactivated",
+)
+LOW, MEDIUM, HIGH = "low", "medium", "high"
+
+
+@dataclass(frozen=True)
+class StageSettings:
+    new_days: int = 90
+    loyal_min_purchase_days: int = 10
+    loyal_min_tenure_days: int = 365
+    sleeping_p_alive: float = 0.5
+    churned_p_alive: float = 0.2
+    churned_days: int = 365
+    reactivated_days: int = 90
+    risk_medium: float = 0.5
+    risk_high: float = 0.8
+
+
+def risk_levels(churn_risk, settings):
+    """low / medium / high from the churn risk thresholds; NA without a risk."""
+    levels = np.select(
+        [churn_risk >= settings.risk_high, churn_risk >= settings.risk_medium, churn_risk.notna()],
+        [HIGH, MEDIUM, LOW],
+        default="",
+    )
+    return pd.Series(levels, index=churn_risk.index, dtype="object").replace("", None)
+
+
+def stages(customers, prior, settings, today):
+    """Stage and since-date per customer.
+
+    ``customers`` has ``purchase_days``, ``first_purchase_date``,
+    ``last_purchase_date``, ``p_alive``, ``churn_risk_level`` and ``prospect``;
+    ``prior`` the stored ``lifecycle_stage`` and ``lifecycle_stage_since``.
+    Rules, first match wins: churned (P(alive) at or below its threshold, or
+    no purchase for ``churned_days``), reactivated (bought again after being
+    sleeping or churned, kept ``reactivated_days``), sleeping, new (one purchase
+    day, first purchase within ``new_days``), loyal (enough purchase days and
+    tenure, low risk), active; potential for prospects who never bought.
+    """
+    today = pd.Timestamp(today)
+    prior = prior.reindex(customers.index)
+    old_stage = prior["lifecycle_stage"]
+    old_since = prior["lifecycle_stage_since"]
+    bought = customers["purchase_days"].fillna(0) > 0
+    silent_days = (today - customers["last_purchase_date"]).dt.days
+    tenure_days = (today - customers["first_purchase_date"]).dt.days
+    p_alive = customers["p_alive"]
+
+    came_back = old_stage.isin([SLEEPING, CHURNED]) & (customers["last_purchase_date"] > old_since)
+    still_back = old_stage.eq(REACTIVATED) & ((today - old_since).dt.days < settings.reactivated_days)
+    churned = (p_alive <= settings.churned_p_alive) | (silent_days >= settings.churned_days)
+    conditions = [
+        ~bought & customers["prospect"].fillna(False).astype(bool),
+        ~bought,
+        came_back | still_back,
+        churned,
+        p_alive <= settings.sleeping_p_alive,
+        customers["purchase_days"].eq(1) & (tenure_days < settings.new_days),
+        (customers["purchase_days"] >= settings.loyal_min_purchase_days)
+        & (tenure_days >= settings.loyal_min_tenure_days)
+        & customers["churn_risk_level"].eq(LOW),
+    ]
+    choices = [POTENTIAL, "", REACTIVATED, CHURNED, SLEEPING, NEW, LOYAL]
+    stage = np.select(conditions, choices, default=ACTIVE)
+    stage = pd.Series(stage, index=customers.index, dtype="object").replace("", None)
+    moved = stage.ne(old_stage) & ~(stage.isna() & old_stage.isna())
+    since = old_since.where(~moved, today).where(stage.notna())
+    return pd.DataFrame({"lifecycle_stage": stage, "lifecycle_stage_since": since}, index=customers.index)
