@@ -53,61 +53,91 @@ def _arrays(*values):
     return [np.asarray(value, dtype="float64") for value in values]
 
 
+class _History:
+    """x, t_x and T with their distinct values: the special functions are
+    evaluated once per distinct value and gathered, which makes a likelihood
+    evaluation over 100,000 customers a few milliseconds."""
+
+    def __init__(self, x, t_x, T):
+        self.x, self.t_x, self.T = _arrays(x, t_x, T)
+        self.repeat = self.x > 0
+        self._x, self._ix = np.unique(self.x, return_inverse=True)
+        self._t, self._it = np.unique(self.t_x, return_inverse=True)
+        self._T, self._iT = np.unique(self.T, return_inverse=True)
+
+    def gammaln_x(self, shift):
+        return gammaln(shift + self._x)[self._ix]
+
+    def log_x(self, shift):
+        return np.log(np.maximum(shift + self._x, 1e-300))[self._ix]
+
+    def log_t_x(self, alpha):
+        return np.log(alpha + self._t)[self._it]
+
+    def log_T(self, alpha):
+        return np.log(alpha + self._T)[self._iT]
+
+
+def _bgnbd(params, history):
+    r, alpha, a, b = params
+    x = history.x
+    a1 = history.gammaln_x(r) - gammaln(r) + r * np.log(alpha)
+    a2 = gammaln(a + b) + history.gammaln_x(b) - gammaln(b) - history.gammaln_x(a + b)
+    a3 = -(r + x) * history.log_T(alpha)
+    a4 = np.where(history.repeat, np.log(a) - history.log_x(b - 1) - (r + x) * history.log_t_x(alpha), -np.inf)
+    return a1 + a2 + np.logaddexp(a3, a4)
+
+
+def _mbgnbd(params, history):
+    r, alpha, a, b = params
+    x = history.x
+    a1 = history.gammaln_x(r) - gammaln(r) + r * np.log(alpha)
+    a2 = gammaln(a + b) + history.gammaln_x(b + 1) - gammaln(b) - history.gammaln_x(a + b + 1)
+    log_T = history.log_T(alpha)
+    a3 = -(r + x) * log_T
+    a4 = np.log(a) - history.log_x(b) + (r + x) * (log_T - history.log_t_x(alpha))
+    return a1 + a2 + a3 + np.logaddexp(a4, 0.0)
+
+
 def bgnbd_log_likelihood(params, x, t_x, T):
     """Per-customer BG/NBD log-likelihood (paper, equation 6)."""
-    r, alpha, a, b = params
-    x, t_x, T = _arrays(x, t_x, T)
-    a1 = gammaln(r + x) - gammaln(r) + r * np.log(alpha)
-    a2 = gammaln(a + b) + gammaln(b + x) - gammaln(b) - gammaln(a + b + x)
-    a3 = -(r + x) * np.log(alpha + T)
-    repeat = x > 0
-    a4 = np.where(
-        repeat,
-        np.log(a) - np.log(np.where(repeat, b + x - 1, 1.0)) - (r + x) * np.log(alpha + t_x),
-        -np.inf,
-    )
-    return a1 + a2 + np.logaddexp(a3, a4)
+    return _bgnbd(params, _History(x, t_x, T))
 
 
 def mbgnbd_log_likelihood(params, x, t_x, T):
     """Per-customer MBG/NBD log-likelihood (Batislam et al. 2007)."""
-    r, alpha, a, b = params
-    x, t_x, T = _arrays(x, t_x, T)
-    a1 = gammaln(r + x) - gammaln(r) + r * np.log(alpha)
-    a2 = gammaln(a + b) + gammaln(b + x + 1) - gammaln(b) - gammaln(a + b + x + 1)
-    a3 = -(r + x) * np.log(alpha + T)
-    a4 = np.log(a) - np.log(b + x) + (r + x) * (np.log(alpha + T) - np.log(alpha + t_x))
-    return a1 + a2 + a3 + np.logaddexp(a4, 0.0)
+    return _mbgnbd(params, _History(x, t_x, T))
 
 
-LIKELIHOODS = {BGNBD: bgnbd_log_likelihood, MBGNBD: mbgnbd_log_likelihood}
+LIKELIHOODS = {BGNBD: _bgnbd, MBGNBD: _mbgnbd}
 
 
 def _fit(negative_log_likelihood, start):
     """Minimise over log-parameters, so that every parameter stays positive:
-    Nelder-Mead to get close, BFGS to polish, and the better of the two."""
-    coarse = minimize(
-        negative_log_likelihood,
-        np.log(start),
-        method="Nelder-Mead",
-        options={"xatol": 1e-7, "fatol": 1e-7, "maxiter": 10000, "maxfev": 10000},
-    )
-    fine = minimize(negative_log_likelihood, coarse.x, method="BFGS")
-    best = fine if fine.fun <= coarse.fun else coarse
-    params = np.exp(best.x)
-    converged = bool(np.isfinite(best.fun) and np.all(np.isfinite(params)) and (coarse.success or fine.success))
-    return params, -float(best.fun), converged
+    L-BFGS-B, and Nelder-Mead from there when it stops short."""
+    result = minimize(negative_log_likelihood, np.log(start), method="L-BFGS-B")
+    if not result.success:
+        retry = minimize(
+            negative_log_likelihood,
+            result.x,
+            method="Nelder-Mead",
+            options={"xatol": 1e-7, "fatol": 1e-7, "maxiter": 4000, "maxfev": 4000},
+        )
+        result = retry if retry.fun <= result.fun else result
+    params = np.exp(result.x)
+    converged = bool(result.success and np.isfinite(result.fun) and np.all(np.isfinite(params)))
+    return params, -float(result.fun), converged
 
 
 def fit_count_model(x, t_x, T, method=MBGNBD):
     """Maximum-likelihood BG/NBD or MBG/NBD fit; times in days."""
     likelihood = LIKELIHOODS[method]
-    x, t_x, T = _arrays(x, t_x, T)
-    scale = max(float(T.mean()), 1.0)
+    history = _History(x, t_x, T)
+    scale = max(float(history.T.mean()), 1.0)
 
     def negative_log_likelihood(log_params):
-        value = -likelihood(np.exp(log_params), x, t_x, T).sum()
-        return value if np.isfinite(value) else np.inf
+        value = -likelihood(np.exp(log_params), history).sum()
+        return value if np.isfinite(value) else 1e300
 
     params, log_likelihood, converged = _fit(negative_log_likelihood, [1.0, scale, 1.0, 1.0])
     r, alpha, a, b = params

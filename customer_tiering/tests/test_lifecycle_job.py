@@ -3,9 +3,10 @@ from datetime import date
 from unittest.mock import patch
 
 from odoo import Command
-from odoo.addons.customer_tiering.engine import btyd
 from odoo.exceptions import ValidationError
 from odoo.tests import freeze_time, tagged
+
+from odoo.addons.customer_tiering.engine import btyd
 
 from .common import TieringInvoiceCommon
 
