@@ -57,7 +57,8 @@ def stages(customers, prior, settings, today):
     prior = prior.reindex(customers.index)
     old_stage = prior["lifecycle_stage"]
     old_since = prior["lifecycle_stage_since"]
-    bought = customers["purchase_days"].fillna(0) > 0
+    purchase_days = customers["purchase_days"].astype("float64")
+    bought = purchase_days > 0
     silent_days = (today - customers["last_purchase_date"]).dt.days
     tenure_days = (today - customers["first_purchase_date"]).dt.days
     p_alive = customers["p_alive"]
@@ -66,13 +67,13 @@ def stages(customers, prior, settings, today):
     still_back = old_stage.eq(REACTIVATED) & ((today - old_since).dt.days < settings.reactivated_days)
     churned = (p_alive <= settings.churned_p_alive) | (silent_days >= settings.churned_days)
     conditions = [
-        ~bought & customers["prospect"].fillna(False).astype(bool),
+        ~bought & customers["prospect"].astype("boolean").fillna(False).astype(bool),
         ~bought,
         came_back | still_back,
         churned,
         p_alive <= settings.sleeping_p_alive,
-        customers["purchase_days"].eq(1) & (tenure_days < settings.new_days),
-        (customers["purchase_days"] >= settings.loyal_min_purchase_days)
+        purchase_days.eq(1) & (tenure_days < settings.new_days),
+        (purchase_days >= settings.loyal_min_purchase_days)
         & (tenure_days >= settings.loyal_min_tenure_days)
         & customers["churn_risk_level"].eq(LOW),
     ]
