@@ -136,10 +136,7 @@ class CustomerTieringJob(models.AbstractModel):
     def _lifecycle(self, config, sales, prior, today):
         """Churn, CLV and lifecycle stage of every customer who bought, from
         the company's fitted model, and the fit on record."""
-        buyers = sales[sales["purchase_days"] > 0]
-        prediction = btyd.predict(_btyd_summary(buyers, today), config._churn_settings())
-        self._record_fit(config, prediction, len(buyers))
-        scores = prediction.scores.reindex(sales.index)
+        scores = self._predict(config, sales[sales["purchase_days"] > 0], today).reindex(sales.index)
         churn = pd.DataFrame(
             {
                 "p_alive": scores["p_alive"].round(4),
@@ -155,32 +152,29 @@ class CustomerTieringJob(models.AbstractModel):
         stages = lifecycle.stages(sales.join(churn[["p_alive", "churn_risk_level"]]), prior, settings, today)
         return churn.join(stages)
 
+    def _predict(self, config, buyers, today):
+        if buyers.empty:
+            return pd.DataFrame(columns=["p_alive", "churn_risk", "expected_purchases", "clv_predicted"], dtype=float)
+        prediction = btyd.predict(_btyd_summary(buyers, today), config._churn_settings())
+        self._record_fit(config, prediction, len(buyers))
+        return prediction.scores
+
     def _record_fit(self, config, prediction, n_customers):
-        count, spend = prediction.count_model, prediction.spend_model
-        self.env["customer.churn.model"].sudo().create(
-            {
-                "company_id": config.company_id.id,
-                "fit_date": fields.Datetime.now(),
-                "method": prediction.method,
-                "churn_horizon_days": config.churn_horizon_days,
-                "n_customers": n_customers,
-                "n_repeaters": prediction.n_repeaters,
-                "converged": not prediction.fallback,
-                "message": self._fit_message(config, prediction),
-                **(
-                    {
-                        "r": count.r,
-                        "alpha": count.alpha,
-                        "a": count.a,
-                        "b": count.b,
-                        "log_likelihood": count.log_likelihood,
-                    }
-                    if count
-                    else {}
-                ),
-                **({"p": spend.p, "q": spend.q, "gamma": spend.gamma} if spend else {}),
-            }
-        )
+        values = {
+            "company_id": config.company_id.id,
+            "fit_date": fields.Datetime.now(),
+            "method": prediction.method,
+            "churn_horizon_days": config.churn_horizon_days,
+            "n_customers": n_customers,
+            "n_repeaters": prediction.n_repeaters,
+            "converged": not prediction.fallback,
+            "message": self._fit_message(config, prediction),
+        }
+        if count := prediction.count_model:
+            values.update(r=count.r, alpha=count.alpha, a=count.a, b=count.b, log_likelihood=count.log_likelihood)
+        if spend := prediction.spend_model:
+            values.update(p=spend.p, q=spend.q, gamma=spend.gamma)
+        self.env["customer.churn.model"].sudo().create(values)
 
     def _fit_message(self, config, prediction):
         if prediction.fallback == btyd.FALLBACK_FEW_REPEATERS:
