@@ -19,9 +19,6 @@ import odoo
 from odoo import SUPERUSER_ID, api, fields
 from odoo.tools import SQL
 
-from odoo.addons.customer_tiering.engine import btyd
-from odoo.addons.customer_tiering.models.customer_tiering_job import _btyd_summary
-
 REPEATS = 3
 SAMPLE = 2000
 _logger = logging.getLogger("customer_tiering.bench")
@@ -103,6 +100,10 @@ def time_full_run(env):
 
 def time_fit(env):
     """Fitting the churn and spend models and scoring every customer."""
+    # The add-on is importable once the registry has set up the addons path.
+    from odoo.addons.customer_tiering.engine import btyd  # noqa: PLC0415
+    from odoo.addons.customer_tiering.models.customer_tiering_job import _btyd_summary  # noqa: PLC0415
+
     config = env["customer.tiering.config"]._for_companies(env.company)
     today = fields.Date.context_today(env["res.partner"])
     sales = env["customer.tiering.job"]._read_sales(env.company, today - relativedelta(months=12), today)

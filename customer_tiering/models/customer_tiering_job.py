@@ -1,4 +1,5 @@
 import io
+import json
 import logging
 import threading
 
@@ -317,8 +318,8 @@ class CustomerTieringJob(models.AbstractModel):
             self._stage(chunk)
             self._update_partners(company)
             self._unlock_expired(company)
-            self._log_tier_changes(company)
-            self._log_stage_changes(company)
+            self._log_history(company)
+            self._track_in_chatter()
             done += len(chunk)
             cron._notify_progress(done=done, remaining=len(staged) - done)
             if not testing:
@@ -380,11 +381,18 @@ class CustomerTieringJob(models.AbstractModel):
             )
         )
 
-    def _log_stage_changes(self, company):
+    def _log_history(self, company):
+        """Tier and lifecycle history rows for the customers that moved."""
         now = fields.Datetime.now()
         self.env.cr.execute(
             SQL(
                 """
+            INSERT INTO customer_tier_history (partner_id, company_id, old_tier_id, new_tier_id, date, reason,
+                                               create_uid, create_date)
+            SELECT s.id, %(company)s, s.old_tier_id, s.tier_id, %(now)s, s.reason, %(uid)s, %(now)s
+              FROM customer_tiering_stage s
+             WHERE s.moved;
+
             INSERT INTO customer_lifecycle_history (partner_id, company_id, old_stage, new_stage, date,
                                                     create_uid, create_date)
             SELECT s.id, %(company)s, s.old_lifecycle_stage, s.lifecycle_stage, %(now)s, %(uid)s, %(now)s
@@ -397,51 +405,51 @@ class CustomerTieringJob(models.AbstractModel):
             )
         )
 
-    def _log_tier_changes(self, company):
-        """History rows for the customers whose tier moved, and for those that
-        move from one tier to another the chatter tracking the ORM would have
-        logged. A first classification is in the history only: on install it
-        would otherwise post one message per customer at once."""
+    def _track_in_chatter(self):
+        """The chatter tracking the ORM would have logged for customers that
+        move from one tier or stage to another: one message per customer with
+        a tracking value per field. A first classification is in the history
+        only: on install it would otherwise post one message per customer."""
+        partner = self.env["res.partner"]
+        stage_labels = dict(partner._fields["lifecycle_stage"]._description_selection(self.env))
         now = fields.Datetime.now()
         self.env.cr.execute(
             SQL(
                 """
-            INSERT INTO customer_tier_history (partner_id, company_id, old_tier_id, new_tier_id, date, reason,
-                                               create_uid, create_date)
-            SELECT s.id, %(company)s, s.old_tier_id, s.tier_id, %(now)s, s.reason, %(uid)s, %(now)s
-              FROM customer_tiering_stage s
-             WHERE s.moved
-            """,
-                company=company.id,
-                now=now,
-                uid=self.env.uid,
-            )
-        )
-        lang = self.env.lang or "en_US"
-        self.env.cr.execute(
-            SQL(
-                """
-            WITH message AS (
+            WITH tracked AS (
+                SELECT s.id, s.old_tier_id, s.tier_id, s.old_lifecycle_stage, s.lifecycle_stage,
+                       s.moved AND s.old_tier_id IS NOT NULL AS tier_moved,
+                       s.lifecycle_stage IS DISTINCT FROM s.old_lifecycle_stage
+                           AND s.old_lifecycle_stage IS NOT NULL AS stage_moved
+                  FROM customer_tiering_stage s
+            ), message AS (
                 INSERT INTO mail_message (model, res_id, message_type, subtype_id, author_id, date, body,
                                           create_uid, create_date)
-                SELECT 'res.partner', s.id, 'notification', %(subtype)s, %(author)s, %(now)s, '', %(uid)s, %(now)s
-                  FROM customer_tiering_stage s
-                 WHERE s.moved AND s.old_tier_id IS NOT NULL
+                SELECT 'res.partner', t.id, 'notification', %(subtype)s, %(author)s, %(now)s, '', %(uid)s, %(now)s
+                  FROM tracked t
+                 WHERE t.tier_moved OR t.stage_moved
              RETURNING id, res_id
             )
             INSERT INTO mail_tracking_value (field_id, mail_message_id, old_value_integer, old_value_char,
                                              new_value_integer, new_value_char, create_uid, create_date)
-            SELECT %(field)s, message.id, s.old_tier_id, COALESCE(old.name->>%(lang)s, old.name->>'en_US', ''),
-                   s.tier_id, COALESCE(new.name->>%(lang)s, new.name->>'en_US', ''), %(uid)s, %(now)s
+            SELECT %(tier_field)s, message.id, t.old_tier_id, COALESCE(old.name->>%(lang)s, old.name->>'en_US', ''),
+                   t.tier_id, COALESCE(new.name->>%(lang)s, new.name->>'en_US', ''), %(uid)s, %(now)s
               FROM message
-              JOIN customer_tiering_stage s ON s.id = message.res_id
-         LEFT JOIN customer_tier old ON old.id = s.old_tier_id
-         LEFT JOIN customer_tier new ON new.id = s.tier_id
+              JOIN tracked t ON t.id = message.res_id AND t.tier_moved
+         LEFT JOIN customer_tier old ON old.id = t.old_tier_id
+         LEFT JOIN customer_tier new ON new.id = t.tier_id
+         UNION ALL
+            SELECT %(stage_field)s, message.id, NULL, %(labels)s::jsonb->>t.old_lifecycle_stage,
+                   NULL, %(labels)s::jsonb->>t.lifecycle_stage, %(uid)s, %(now)s
+              FROM message
+              JOIN tracked t ON t.id = message.res_id AND t.stage_moved
             """,
                 subtype=self.env["ir.model.data"]._xmlid_to_res_id("mail.mt_note"),
                 author=self.env.user.partner_id.id,
-                field=self.env["ir.model.fields"]._get("res.partner", "tier_id").id,
-                lang=lang,
+                tier_field=self.env["ir.model.fields"]._get("res.partner", "tier_id").id,
+                stage_field=self.env["ir.model.fields"]._get("res.partner", "lifecycle_stage").id,
+                labels=json.dumps(stage_labels),
+                lang=self.env.lang or "en_US",
                 now=now,
                 uid=self.env.uid,
             )

@@ -48,6 +48,13 @@ class TestLifecycleJob(TieringInvoiceCommon):
         # no purchase in 90 days: (1 - e^-1.5) + e^-1.5 * e^-3
         self.assertAlmostEqual(self.customer.churn_risk, 0.788, places=3)
         self.assertEqual(self.customer.churn_risk_level, "medium")
+        self.customer.invalidate_recordset(["message_ids"])
+        tracking = self.customer.message_ids.tracking_value_ids.filtered(lambda t: t.field_id.name == "lifecycle_stage")
+        self.assertEqual(
+            tracking.mapped(lambda t: (t.old_value_char, t.new_value_char)),
+            [("Active", "Sleeping"), ("New", "Active")],
+            "stage moves are tracked in the chatter, the first stage only in the history",
+        )
 
         self.post_invoice(self.customer, 100.0, "2024-05-20")
         self.run_at("2024-05-21")
