@@ -21,13 +21,12 @@ METRIC_COLUMNS = (
     "last_purchase_date",
     "revenue_total",
     "revenue_window",
-    "avg_order_value",
     "rfm_r",
     "rfm_f",
     "rfm_m",
 )
 TIER_COLUMNS = ("tier_id", "tier_since", "tier_demotion_since")
-MONEY_COLUMNS = ("revenue_total", "revenue_window", "avg_order_value")
+MONEY_COLUMNS = ("revenue_total", "revenue_window")
 
 
 @dataclass(frozen=True)
@@ -48,8 +47,6 @@ def compute_metrics(sales):
     metrics["purchase_count"] = metrics["purchase_count"].fillna(0).astype("int64")
     for column in ("revenue_total", "revenue_window"):
         metrics[column] = metrics[column].fillna(0.0).astype("float64").round(2)
-    count = metrics["purchase_count"].where(metrics["purchase_count"] > 0)
-    metrics["avg_order_value"] = (metrics["revenue_total"] / count).fillna(0.0).round(2)
     return metrics
 
 

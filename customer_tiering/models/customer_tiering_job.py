@@ -25,7 +25,6 @@ STORED_COLUMNS = {
     "last_purchase_date": "date",
     "revenue_total": "float8",
     "revenue_window": "float8",
-    "avg_order_value": "float8",
     "rfm_r": "int4",
     "rfm_f": "int4",
     "rfm_m": "int4",

@@ -31,7 +31,9 @@ class ResPartner(models.Model):
     _inherit = "res.partner"
 
     # Company-dependent: a customer shared by two companies has a tier in each.
-    tier_id = fields.Many2one("customer.tier", company_dependent=True, tracking=True, copy=False)
+    # No index on the jsonb columns: a btree over whole per-company dicts serves
+    # no query of the add-on and slows every bulk write.
+    tier_id = fields.Many2one("customer.tier", company_dependent=True, tracking=True, copy=False, index=False)
     tier_color = fields.Integer(related="tier_id.color")
     tier_locked = fields.Boolean(
         company_dependent=True,
@@ -79,9 +81,7 @@ class ResPartner(models.Model):
         digits="Account",
         help="Net untaxed revenue over the trailing window set in the tiering settings.",
     )
-    avg_order_value = fields.Float(
-        readonly=True, string="Average Invoice", company_dependent=True, index=False, digits="Account"
-    )
+    avg_order_value = fields.Float(string="Average Invoice", digits="Account", compute="_compute_avg_order_value")
     rfm_recency_days = fields.Integer(
         string="Days Since Last Purchase",
         compute="_compute_rfm_recency_days",
@@ -93,7 +93,7 @@ class ResPartner(models.Model):
     rfm_m = fields.Integer(
         readonly=True, string="Monetary Score", company_dependent=True, index=False, aggregator="avg"
     )
-    lifecycle_stage = fields.Selection(STAGES, company_dependent=True, tracking=True, readonly=True)
+    lifecycle_stage = fields.Selection(STAGES, company_dependent=True, tracking=True, readonly=True, index=False)
     lifecycle_stage_since = fields.Date(company_dependent=True, tracking=True, readonly=True, index=False)
     p_alive = fields.Float(
         string="P(alive)",
@@ -110,7 +110,7 @@ class ResPartner(models.Model):
         aggregator="avg",
         help="Probability of no purchase within the churn horizon of the settings.",
     )
-    churn_risk_level = fields.Selection(RISK_LEVELS, company_dependent=True, readonly=True)
+    churn_risk_level = fields.Selection(RISK_LEVELS, company_dependent=True, readonly=True, index=False)
     expected_purchases_90d = fields.Float(
         string="Expected Purchases (90 days)",
         company_dependent=True,
@@ -147,6 +147,13 @@ class ResPartner(models.Model):
         compute="_compute_is_tiering_entity",
         search="_search_is_tiering_entity",
     )
+
+    @api.depends("revenue_total", "purchase_count")
+    @api.depends_context("company")
+    def _compute_avg_order_value(self):
+        for partner in self:
+            count = partner.purchase_count
+            partner.avg_order_value = partner.revenue_total / count if count else 0.0
 
     @api.depends("last_purchase_date")
     @api.depends_context("company")
