@@ -99,16 +99,6 @@ def _mbgnbd(params, history):
     return a1 + a2 + a3 + np.logaddexp(a4, 0.0)
 
 
-def bgnbd_log_likelihood(params, x, t_x, T):
-    """Per-customer BG/NBD log-likelihood (paper, equation 6)."""
-    return _bgnbd(params, _History(x, t_x, T))
-
-
-def mbgnbd_log_likelihood(params, x, t_x, T):
-    """Per-customer MBG/NBD log-likelihood (Batislam et al. 2007)."""
-    return _mbgnbd(params, _History(x, t_x, T))
-
-
 LIKELIHOODS = {BGNBD: _bgnbd, MBGNBD: _mbgnbd}
 
 

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from .frames import differs
+
 POTENTIAL, NEW, ACTIVE, LOYAL, SLEEPING, CHURNED, REACTIVATED = (
     "potential",
     "new",
@@ -80,6 +82,5 @@ def stages(customers, prior, settings, today):
     choices = [POTENTIAL, "", REACTIVATED, CHURNED, SLEEPING, NEW, LOYAL]
     stage = np.select(conditions, choices, default=ACTIVE)
     stage = pd.Series(stage, index=customers.index, dtype="object").replace("", None)
-    moved = stage.ne(old_stage) & ~(stage.isna() & old_stage.isna())
-    since = old_since.where(~moved, today).where(stage.notna())
+    since = old_since.where(~differs(stage, old_stage), today).where(stage.notna())
     return pd.DataFrame({"lifecycle_stage": stage, "lifecycle_stage_since": since}, index=customers.index)

@@ -10,7 +10,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-METHODS = ("abc", "rfm", "threshold")
+from .frames import differs
+
 REASON_COMPUTED = "computed"
 REASON_LOCK_EXPIRED = "lock_expired"
 
@@ -150,7 +151,7 @@ def apply_policy(target, prior, tiers, settings, today):
 
     keep = lock_active | waiting
     final = target.where(~keep, prior_tier).astype("Int64")
-    changed = final.ne(prior_tier).fillna(final.notna() | prior_tier.notna()).astype(bool)
+    changed = differs(final, prior_tier)
     tier_since = prior["tier_since"].where(~changed, today).where(final.notna())
 
     return pd.DataFrame(
@@ -191,6 +192,5 @@ def changed_mask(new, old, columns):
         a, b = new[column], old[column]
         if column in MONEY_COLUMNS:
             a, b = a.astype("float64").round(2), b.astype("float64").round(2)
-        both_missing = a.isna() & b.isna()
-        mask |= ~(a.eq(b).fillna(False).astype(bool) | both_missing)
+        mask |= differs(a, b)
     return mask

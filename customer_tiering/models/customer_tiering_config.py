@@ -4,6 +4,7 @@ from odoo.exceptions import ValidationError
 from ..engine.btyd import ChurnSettings
 from ..engine.lifecycle import StageSettings
 from ..engine.tiering import TieringSettings
+from .customer_churn_model import METHODS as FIT_METHODS
 
 METHODS = [
     ("abc", "ABC revenue share"),
@@ -49,7 +50,7 @@ class CustomerTieringConfig(models.Model):
         help="A customer moves down a tier only after qualifying for the lower tier this many days in a row.",
     )
     churn_method = fields.Selection(
-        [("mbgnbd", "MBG/NBD"), ("bgnbd", "BG/NBD")],
+        [method for method in FIT_METHODS if method[0] != "heuristic"],
         string="Churn Model",
         required=True,
         default="mbgnbd",

@@ -10,6 +10,7 @@ from odoo import api, fields, models
 from odoo.tools import SQL
 
 from ..engine import btyd, lifecycle, tiering
+from ..engine.frames import differs
 
 _logger = logging.getLogger(__name__)
 
@@ -94,9 +95,8 @@ def _staging_frame(changed, prior):
     whether the tier moved."""
     old = prior["tier_id"].reindex(changed.index).astype("Int64")
     new = changed["tier_id"].astype("Int64")
-    moved = new.ne(old).fillna(new.notna() | old.notna()).astype(bool)
     staged = changed.assign(
-        old_tier_id=old, old_lifecycle_stage=prior["lifecycle_stage"].reindex(changed.index), moved=moved
+        old_tier_id=old, old_lifecycle_stage=prior["lifecycle_stage"].reindex(changed.index), moved=differs(new, old)
     )
     staged.index.name = "id"
     return staged[[name for name in STAGE_COLUMNS if name != "id"]]
