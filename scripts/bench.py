@@ -1,6 +1,7 @@
 """make bench: bulk-generate customers and posted invoices with SQL, time the
-full reclassification (median of several runs) and a naive per-partner ORM
-baseline on a sample, and print one BENCH line.
+full reclassification and the first points catch-up (medians of several
+runs) and a naive per-partner ORM baseline on a sample, and print one BENCH
+line.
 
 Run by scripts/bench.sh inside the project's virtualenv, against a database
 where customer_tiering is installed: python scripts/bench.py CONFIG DATABASE
@@ -107,6 +108,23 @@ def time_full_run(env):
     return elapsed
 
 
+def time_points_catch_up(env):
+    """The first points run after an admin opts in to the whole history:
+    every invoice and credit note earns or reverses, on a new card per
+    customer. Rolled back afterwards."""
+    config = env["customer.tiering.config"]._for_companies(env.company)
+    with env.cr.savepoint(flush=False) as savepoint:
+        config.points_start_date = fields.Date.context_today(config) - relativedelta(years=3)
+        start = time.perf_counter()
+        env["customer.loyalty.ledger"]._catch_up(config)
+        elapsed = time.perf_counter() - start
+        entries = env["loyalty.history"].search_count([("points_kind", "!=", False)])
+        savepoint.rollback()
+    env.invalidate_all()
+    print(f"points catch-up: {elapsed:.2f} s, {entries} ledger entries")
+    return elapsed
+
+
 def time_fit(env):
     """Fitting the churn and spend models and scoring every customer."""
     # The add-on is importable once the registry has set up the addons path.
@@ -187,6 +205,7 @@ def main(config_path, database, customers, invoices):
         full_s = statistics.median(runs)
         print("full reclassification runs (s): " + ", ".join(f"{run:.2f}" for run in runs))
         fit_s = statistics.median(time_fit(env) for _ in range(REPEATS))
+        points_s = statistics.median(time_points_catch_up(env) for _ in range(REPEATS))
         sample = partner_ids[:: max(1, len(partner_ids) // SAMPLE)][:SAMPLE]
         baseline_s = orm_baseline(env, sample)
         per_partner = baseline_s / len(sample)
@@ -199,7 +218,8 @@ def main(config_path, database, customers, invoices):
     peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(
         f"BENCH customers={customers} invoices={invoices} full_s={full_s:.2f} "
-        f"peak_rss_mb={peak_rss_mb:.0f} speedup_vs_orm={estimate / full_s:.1f} fit_s={fit_s:.2f}"
+        f"peak_rss_mb={peak_rss_mb:.0f} speedup_vs_orm={estimate / full_s:.1f} fit_s={fit_s:.2f} "
+        f"points_s={points_s:.2f}"
     )
 
 

@@ -112,6 +112,13 @@ def lock_strategic(env, partners):
     partners[-2:].write({"tier_locked": True, "tier_lock_reason": "Strategic account", "tier_id": tier_a.id})
 
 
+def award_points(env):
+    """The admin opts in to points for the whole history, at today's tiers."""
+    config = env["customer.tiering.config"]._for_companies(env.company)
+    config.points_start_date = date.today() - timedelta(days=3 * 365)
+    env["customer.loyalty.ledger"]._cron_loyalty()
+
+
 def main(config_path, database):
     odoo.tools.config.parse_config(["-c", config_path, "-d", database, "--log-level=warn"])
     registry = odoo.modules.registry.Registry(database)
@@ -123,6 +130,7 @@ def main(config_path, database):
         posted = post(env, invoice_plan(rng, partners, date.today()))
         lock_strategic(env, partners)
         env["customer.tiering.job"]._reclassify(env.company)
+        award_points(env)
         print(f"demo data: {len(partners)} customers, {posted} posted invoices and credit notes")
 
 

@@ -1,10 +1,16 @@
 from . import (
+    account_move,
     customer_churn_model,
     customer_lifecycle_history,
+    customer_loyalty_ledger,
     customer_tier,
     customer_tier_history,
     customer_tiering_config,
     customer_tiering_job,
+    loyalty_card,
+    loyalty_history,
+    loyalty_program,
     res_company,
     res_partner,
+    sale_order,
 )

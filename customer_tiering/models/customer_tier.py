@@ -1,4 +1,5 @@
 from odoo import api, fields, models
+from odoo.exceptions import ValidationError
 from odoo.tools.translate import LazyTranslate
 
 # Default tier names are created in code, so they are translated lazily per language.
@@ -6,10 +7,10 @@ _lt = LazyTranslate(__name__)
 # pylint: disable=prefer-env-translation
 
 DEFAULT_TIERS = (
-    # code, name, sequence, color, min_revenue, min_rfm_score
-    ("A", _lt("A - Key customers"), 10, 10, 100000.0, 12),
-    ("B", _lt("B - Growth customers"), 20, 3, 10000.0, 8),
-    ("C", _lt("C - Standard customers"), 30, 0, 0.0, 3),
+    # code, name, sequence, color, min_revenue, min_rfm_score, points_multiplier
+    ("A", _lt("A - Key customers"), 10, 10, 100000.0, 12, 2.0),
+    ("B", _lt("B - Growth customers"), 20, 3, 10000.0, 8, 1.5),
+    ("C", _lt("C - Standard customers"), 30, 0, 0.0, 3, 1.0),
 )
 
 
@@ -36,6 +37,10 @@ class CustomerTier(models.Model):
         help="With the 'RFM score bands' method: the R+F+M score (3 to 15) a customer "
         "needs for this tier. Customers below every band get the last tier.",
     )
+    points_multiplier = fields.Float(
+        default=1.0,
+        help="Loyalty points earned per point of the base rate: 2.0 earns twice as many points.",
+    )
     partner_count = fields.Integer(string="Customers", compute="_compute_partner_count")
 
     _sql_constraints = [
@@ -58,6 +63,11 @@ class CustomerTier(models.Model):
     def _check_thresholds(self):
         self.env["customer.tiering.config"]._for_companies(self.company_id)._check_tier_thresholds()
 
+    @api.constrains("points_multiplier")
+    def _check_points_multiplier(self):
+        if any(tier.points_multiplier <= 0 for tier in self):
+            raise ValidationError(self.env._("A tier's points multiplier must be greater than zero."))
+
     @api.model
     def _create_defaults(self, companies):
         """A, B and C, named in every installed language, for each company
@@ -74,9 +84,10 @@ class CustomerTier(models.Model):
                     "color": color,
                     "min_revenue": min_revenue,
                     "min_rfm_score": min_rfm_score,
+                    "points_multiplier": multiplier,
                 }
                 for company in missing
-                for code, name, sequence, color, min_revenue, min_rfm_score in DEFAULT_TIERS
+                for code, name, sequence, color, min_revenue, min_rfm_score, multiplier in DEFAULT_TIERS
             ]
         )
         langs = [code for code, _name in self.env["res.lang"].get_installed() if code != "en_US"]

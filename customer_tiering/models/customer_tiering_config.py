@@ -88,6 +88,37 @@ class CustomerTieringConfig(models.Model):
         string="Churned After (days)", required=True, default=365, help="Churned after this long without purchase."
     )
     stage_reactivated_days = fields.Integer(string="Reactivated For (days)", required=True, default=90)
+    loyalty_program_id = fields.Many2one(
+        "loyalty.program",
+        string="Points Program",
+        domain="[('program_type', '=', 'loyalty'), ('company_id', 'in', [company_id, False])]",
+        help="The loyalty program whose cards hold the points customers earn on invoices. Empty: no points.",
+    )
+    points_per_currency = fields.Float(
+        string="Points per Currency Unit",
+        required=True,
+        default=1.0,
+        help="Points per unit of company currency of net untaxed invoiced amount, before the tier multiplier.",
+    )
+    points_rounding = fields.Float(
+        string="Round Points Down To",
+        required=True,
+        default=1.0,
+        help="Earned points are rounded down to a multiple of this: 1 gives whole points.",
+    )
+    points_expiry_months = fields.Integer(
+        string="Points Expire After (months)",
+        required=True,
+        default=24,
+        help="Points expire this many months after the invoice that earned them, oldest first. 0: never.",
+    )
+    points_start_date = fields.Date(
+        string="Earn Points on Invoices From",
+        required=True,
+        default=fields.Date.context_today,
+        help="Invoices dated from this day earn points. Move it back to award invoices from before the "
+        "installation: the next points run awards them.",
+    )
     last_run = fields.Datetime(string="Last Reclassification", readonly=True)
     tier_ids = fields.One2many("customer.tier", compute="_compute_tier_ids", string="Tiers")
 
@@ -119,6 +150,9 @@ class CustomerTieringConfig(models.Model):
         "stage_churned_p_alive",
         "stage_churned_days",
         "stage_reactivated_days",
+        "points_per_currency",
+        "points_rounding",
+        "points_expiry_months",
     )
     def _check_settings(self):
         for config in self:
@@ -135,7 +169,17 @@ class CustomerTieringConfig(models.Model):
             if config.demotion_grace_days < 0:
                 raise ValidationError(self.env._("The demotion grace period cannot be negative."))
         self._check_churn_settings()
+        self._check_points_settings()
         self._check_tier_thresholds()
+
+    def _check_points_settings(self):
+        for config in self:
+            if config.points_per_currency < 0:
+                raise ValidationError(self.env._("The points per currency unit cannot be negative."))
+            if config.points_rounding <= 0:
+                raise ValidationError(self.env._("The points rounding must be greater than zero."))
+            if config.points_expiry_months < 0:
+                raise ValidationError(self.env._("The points expiry cannot be negative; use 0 for never."))
 
     def _check_churn_settings(self):
         for config in self:
@@ -218,7 +262,13 @@ class CustomerTieringConfig(models.Model):
         configs = self.sudo().search([("company_id", "in", companies.ids)])
         missing = companies - configs.company_id
         if missing:
-            configs |= self.sudo().create([{"company_id": company.id} for company in missing])
+            programs = self.env["loyalty.program"].sudo()._create_tier_programs(missing)
+            configs |= self.sudo().create(
+                [
+                    {"company_id": company.id, "loyalty_program_id": program.id}
+                    for company, program in zip(missing, programs, strict=True)
+                ]
+            )
         return configs.sudo(False)
 
     @api.model

@@ -142,6 +142,17 @@ class ResPartner(models.Model):
         compute="_compute_tiering_date",
         help="When the tiering job last computed the values of this company's customers.",
     )
+    tier_card_id = fields.Many2one(
+        "loyalty.card",
+        string="Points Card",
+        compute="_compute_loyalty_points",
+        help="The card of the commercial entity in this company's points program.",
+    )
+    loyalty_points = fields.Float(
+        compute="_compute_loyalty_points",
+        digits=(16, 2),
+        help="Balance of the commercial entity's card in this company's points program.",
+    )
     is_tiering_entity = fields.Boolean(
         string="Is Commercial Entity",
         compute="_compute_is_tiering_entity",
@@ -168,6 +179,25 @@ class ResPartner(models.Model):
         config = self.env["customer.tiering.config"].sudo().search([("company_id", "=", self.env.company.id)])
         for partner in self:
             partner.tiering_date = config.last_run if partner.tier_id or partner.purchase_count else False
+
+    @api.depends("commercial_partner_id")
+    @api.depends_context("company")
+    def _compute_loyalty_points(self):
+        config = self.env["customer.tiering.config"].sudo().search([("company_id", "=", self.env.company.id)])
+        cards = self.env["loyalty.card"].sudo()
+        if config.loyalty_program_id:
+            cards = cards.search(
+                [
+                    ("program_id", "=", config.loyalty_program_id.id),
+                    ("is_tier_card", "=", True),
+                    ("partner_id", "in", self.commercial_partner_id.ids),
+                ]
+            )
+        card_of = {card.partner_id: card for card in cards}
+        for partner in self:
+            card = card_of.get(partner.commercial_partner_id, cards.browse())
+            partner.tier_card_id = card.sudo(False)
+            partner.loyalty_points = card.points
 
     @api.depends("is_company", "parent_id")
     def _compute_is_tiering_entity(self):
@@ -226,6 +256,25 @@ class ResPartner(models.Model):
         return result
 
     # ---------------------------------------------------------------- actions
+
+    def action_view_points_card(self):
+        """The points card and its history lines."""
+        self.ensure_one()
+        return {
+            "type": "ir.actions.act_window",
+            "name": self.env._("Points Card"),
+            "res_model": "loyalty.card",
+            "res_id": self.sudo().tier_card_id.id,
+            "view_mode": "form",
+            "views": [(False, "form")],
+            "target": "current",
+        }
+
+    def action_adjust_points(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id("customer_tiering.customer_points_adjustment_action")
+        action["context"] = {"default_partner_id": self.commercial_partner_id.id}
+        return action
 
     def action_view_tier_history(self):
         self.ensure_one()

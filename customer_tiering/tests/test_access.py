@@ -121,3 +121,19 @@ class TestTieringAccess(HttpCase):
         self.config.invalidate_recordset()
         self.assertEqual(self.config.cutoff_a, 0.7)
         self.assertTrue(self.config.last_run)
+
+    def test_points_adjustment_through_rpc(self):
+        adjustment = {"partner_id": self.partner.id, "points": 30.0, "reason": "Welcome gift"}
+        with self.assertRaises(Fault) as caught:
+            self.rpc("tier_user", "tier_user_pw", "customer.points.adjustment", "create", adjustment)
+        self.assertEqual(caught.exception.faultCode, RPC_FAULT_CODE_ACCESS_ERROR, caught.exception.faultString)
+        wizard_id = self.rpc("tier_manager", "tier_manager_pw", "customer.points.adjustment", "create", adjustment)
+        self.rpc("tier_manager", "tier_manager_pw", "customer.points.adjustment", "action_apply", [wizard_id])
+        self.assertEqual(self.partner.loyalty_points, 30.0)
+        [entry] = self.partner.tier_card_id.history_ids.ids
+        [values] = self.rpc("tier_user", "tier_user_pw", "res.partner", "read", [self.partner.id], ["loyalty_points"])
+        self.assertEqual(values["loyalty_points"], 30.0)
+        for login in ("tier_user", "tier_manager"):
+            with self.subTest(login=login), self.assertRaises(Fault):
+                self.rpc(login, f"{login}_pw", "loyalty.history", "write", [entry], {"issued": 1e6})
+        self.assertEqual(self.partner.tier_card_id.history_ids.issued, 30.0)

@@ -1,3 +1,4 @@
+from odoo import Command, fields
 from odoo.tests import HttpCase, new_test_user, tagged
 
 
@@ -27,3 +28,34 @@ class TestTieringTour(HttpCase):
             "customer_tiering_partner_tier",
             login="tier_tour_user",
         )
+
+
+@tagged("post_install", "-at_install")
+class TestPointsTour(HttpCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        new_test_user(
+            cls.env,
+            login="points_tour_user",
+            password="points_tour_user_pw",
+            groups="base.group_user,base.group_partner_manager,sales_team.group_sale_salesman,"
+            "customer_tiering.group_customer_tiering_user",
+        )
+        cls.customer = cls.env["res.partner"].create({"name": "Tour Points Customer", "is_company": True})
+        cls.customer.tier_id = cls.env["customer.tier"].search(
+            [("company_id", "=", cls.env.company.id), ("code", "=", "A")]
+        )
+        invoice = cls.env["account.move"].create(
+            {
+                "move_type": "out_invoice",
+                "partner_id": cls.customer.id,
+                "invoice_date": fields.Date.context_today(cls.env.user),
+                "invoice_line_ids": [Command.create({"name": "Goods", "price_unit": 120.0, "tax_ids": []})],
+            }
+        )
+        invoice.action_post()
+
+    def test_points_tour(self):
+        self.assertEqual(self.customer.loyalty_points, 240.0)
+        self.start_tour(f"/odoo/contacts/{self.customer.id}", "customer_tiering_points", login="points_tour_user")

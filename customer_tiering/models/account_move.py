@@ -1,0 +1,17 @@
+from odoo import models
+
+
+class AccountMove(models.Model):
+    _inherit = "account.move"
+
+    def _post(self, soft=True):
+        posted = super()._post(soft=soft)
+        self.env["customer.loyalty.ledger"].sudo()._award_documents(posted)
+        return posted
+
+    def button_draft(self):
+        # button_cancel resets posted documents to draft first, so this covers both.
+        was_posted = self.filtered(lambda move: move.state == "posted")
+        res = super().button_draft()
+        self.env["customer.loyalty.ledger"].sudo()._void_documents(was_posted)
+        return res

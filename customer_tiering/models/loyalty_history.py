@@ -1,0 +1,49 @@
+from odoo import fields, models
+from odoo.exceptions import UserError
+
+POINTS_KINDS = [
+    ("earn", "Invoice"),
+    ("refund", "Credit Note"),
+    ("void", "Cancellation"),
+    ("expire", "Expiry"),
+    ("adjust", "Adjustment"),
+]
+
+
+class LoyaltyHistory(models.Model):
+    _inherit = "loyalty.history"
+
+    points_kind = fields.Selection(POINTS_KINDS, string="Points Entry", readonly=True)
+    points_key = fields.Char(
+        readonly=True,
+        copy=False,
+        help="Unique per card: the same document, cancellation, expiry or adjustment is never counted twice.",
+    )
+    points_date = fields.Date(
+        readonly=True,
+        help="Date the points were earned, from which they expire; reversals carry the date of what they reverse.",
+    )
+
+    def init(self):
+        self.env.cr.execute(
+            """
+            CREATE UNIQUE INDEX IF NOT EXISTS loyalty_history_points_key_uniq
+                ON loyalty_history (card_id, points_key) WHERE points_key IS NOT NULL
+            """
+        )
+        return super().init()
+
+    def write(self, vals):
+        self._check_points_ledger()
+        return super().write(vals)
+
+    def unlink(self):
+        self._check_points_ledger()
+        return super().unlink()
+
+    def _check_points_ledger(self):
+        """Tier points entries are append-only: a correction is a new entry."""
+        if not self.env.su and any(self.mapped("points_key")):
+            raise UserError(
+                self.env._("Points entries cannot be changed or deleted; adjust the balance with a new entry instead.")
+            )
