@@ -1,4 +1,5 @@
 import threading
+from collections import defaultdict
 from dataclasses import dataclass
 
 from dateutil.relativedelta import relativedelta
@@ -31,14 +32,32 @@ class DocumentState:
 
     Each posting opens a cycle that a cancellation or reset to draft closes,
     so a document re-posted after a correction earns again, exactly once.
+    The other fields describe the open cycle's entry.
     """
 
     cycle: int = 0
-    entry: object = None  # the loyalty.history row of the open cycle
+    is_open: bool = False
+    card_id: int | None = None
+    issued: float = 0.0
+    used: float = 0.0
+    date: object = None
 
-    @property
-    def is_open(self):
-        return bool(self.entry)
+
+@dataclass
+class Document:
+    """A posted customer invoice or credit note, as the ledger needs it."""
+
+    id: int
+    name: str
+    move_type: str
+    company_id: int
+    partner_id: int  # the commercial entity
+    invoice_date: object
+    amount: float  # untaxed, company currency
+    origin_id: int | None  # the invoice a credit note reverses
+    origin_amount: float | None
+    tier_code: str | None
+    multiplier: float
 
 
 class CustomerLoyaltyLedger(models.AbstractModel):
@@ -60,148 +79,171 @@ class CustomerLoyaltyLedger(models.AbstractModel):
         Invoices go first, so that a credit note counted with its invoice
         reverses what that invoice earned.
         """
-        moves = moves.filtered(lambda m: m.state == "posted" and m.move_type in DOCUMENT_TYPES)
-        configs = self._configs(moves.company_id)
-        moves = moves.filtered(
-            lambda m: m.company_id in configs and m.invoice_date >= configs[m.company_id].points_start_date
-        )
+        documents = self._read_documents(moves.ids)
+        configs = self._configs(self.env["res.company"].browse(list({doc.company_id for doc in documents})))
+        documents = [
+            doc
+            for doc in documents
+            if doc.company_id in configs and doc.invoice_date >= configs[doc.company_id].points_start_date
+        ]
         for move_type in DOCUMENT_TYPES:
-            self._award(moves.filtered(lambda m, t=move_type: m.move_type == t), configs)
+            self._award([doc for doc in documents if doc.move_type == move_type], configs)
 
-    def _award(self, moves, configs):
-        if not moves:
+    def _award(self, documents, configs):
+        if not documents:
             return
-        states = self._document_states(moves | moves.reversed_entry_id)
-        pending = moves.filtered(lambda m: not states[m.id].is_open)
-        cards = self._cards_by_move(pending, configs)
+        states = self._document_states([doc.id for doc in documents] + [doc.origin_id for doc in documents])
+        pending = [doc for doc in documents if not states[doc.id].is_open]
+        cards = self._cards(pending, configs)
         entries = []
-        for move in pending:
-            config = configs[move.company_id]
-            if move.move_type == "out_invoice":
-                entry = self._earn_entry(move, config, cards[move.id])
+        for doc in pending:
+            config = configs[doc.company_id]
+            card_id = cards[doc.company_id, doc.partner_id]
+            if doc.move_type == "out_invoice":
+                entry = self._earn_entry(doc, config, card_id)
             else:
-                entry = self._refund_entry(move, config, cards[move.id], states[move.reversed_entry_id.id])
+                entry = self._refund_entry(doc, config, card_id, states[doc.origin_id])
             if entry.issued or entry.used:
-                entry.key = f"post:{move.id}:{states[move.id].cycle}"
+                entry.key = f"post:{doc.id}:{states[doc.id].cycle}"
                 entries.append(entry)
         self._insert(entries)
 
     @api.model
     def _void_documents(self, moves):
         """Reverse exactly what cancelled or reset documents earned or reversed."""
-        states = self._document_states(moves)
-        entries = []
-        for move in moves:
-            state = states[move.id]
-            if not state.is_open:
-                continue
-            posted = state.entry
-            entries.append(
+        states = self._document_states(moves.ids)
+        names = dict(zip(moves.ids, moves.mapped("name"), strict=True))
+        self._insert(
+            [
                 Entry(
-                    card_id=posted.card_id.id,
-                    description=self.env._("%(document)s cancelled or reset to draft", document=move.name),
-                    key=f"void:{move.id}:{state.cycle}",
+                    card_id=state.card_id,
+                    description=self.env._("%(document)s cancelled or reset to draft", document=names[move_id]),
+                    key=f"void:{move_id}:{state.cycle}",
                     kind="void",
-                    date=posted.points_date,
-                    issued=posted.used,
-                    used=posted.issued,
-                    order_id=move.id,
+                    date=state.date,
+                    issued=state.used,
+                    used=state.issued,
+                    order_id=move_id,
                 )
-            )
-        self._insert(entries)
+                for move_id, state in states.items()
+                if state.is_open
+            ]
+        )
 
-    def _earn_entry(self, move, config, card_id):
-        tier = move.commercial_partner_id.with_company(move.company_id).tier_id
-        multiplier = tier.points_multiplier or 1.0
-        amount = abs(move.amount_untaxed_signed)
+    def _earn_entry(self, doc, config, card_id):
         return Entry(
             card_id=card_id,
             description=self.env._(
                 "Invoice %(document)s: %(amount)s × %(rate)s × %(multiplier)s (tier %(tier)s)",
-                document=move.name,
-                amount=amount,
+                document=doc.name,
+                amount=doc.amount,
                 rate=config.points_per_currency,
-                multiplier=multiplier,
-                tier=tier.code or "-",
+                multiplier=doc.multiplier,
+                tier=doc.tier_code or "-",
             ),
             key="",
             kind="earn",
-            date=move.invoice_date,
-            issued=_round_down(amount * config.points_per_currency * multiplier, config.points_rounding),
-            order_id=move.id,
+            date=doc.invoice_date,
+            issued=_round_down(doc.amount * config.points_per_currency * doc.multiplier, config.points_rounding),
+            order_id=doc.id,
         )
 
-    def _refund_entry(self, move, config, card_id, origin):
+    def _refund_entry(self, doc, config, card_id, origin):
         """A credit note takes back the share of its invoice's points that it
         reverses; without a counted invoice, what the same amount would earn."""
-        amount = abs(move.amount_untaxed_signed)
-        origin_amount = abs(move.reversed_entry_id.amount_untaxed_signed)
-        if origin.is_open and origin_amount:
-            earned = origin.entry.issued
-            points = min(earned, _round_down(earned * amount / origin_amount, config.points_rounding))
-            card_id, date = origin.entry.card_id.id, origin.entry.points_date
+        if origin.is_open and doc.origin_amount:
+            earned = origin.issued
+            points = min(earned, _round_down(earned * doc.amount / doc.origin_amount, config.points_rounding))
+            card_id, date = origin.card_id, origin.date
         else:
-            points = self._earn_entry(move, config, card_id).issued
-            date = move.invoice_date
+            points = self._earn_entry(doc, config, card_id).issued
+            date = doc.invoice_date
         return Entry(
             card_id=card_id,
-            description=self.env._("Credit note %(document)s", document=move.name),
+            description=self.env._("Credit note %(document)s", document=doc.name),
             key="",
             kind="refund",
             date=date,
             used=points,
-            order_id=move.id,
+            order_id=doc.id,
         )
 
-    def _document_states(self, moves):
+    def _read_documents(self, move_ids):
+        """The posted customer documents among ``move_ids``, with their
+        entity's tier multiplier in the document's company, in one query."""
+        self.env["account.move"].flush_model()
+        self.env["res.partner"].flush_model(["tier_id"])
+        rows = self.env.execute_query(
+            SQL(
+                """
+                SELECT m.id, m.name, m.move_type, m.company_id, m.commercial_partner_id, m.invoice_date,
+                       abs(m.amount_untaxed_signed), m.reversed_entry_id, abs(origin.amount_untaxed_signed),
+                       tier.code, COALESCE(tier.points_multiplier, 1.0)
+                  FROM account_move m
+                  JOIN res_partner entity ON entity.id = m.commercial_partner_id
+                  LEFT JOIN customer_tier tier ON tier.id = (entity.tier_id ->> m.company_id::text)::int
+                  LEFT JOIN account_move origin ON origin.id = m.reversed_entry_id
+                 WHERE m.id = ANY(%s) AND m.state = 'posted' AND m.move_type IN %s
+                 ORDER BY m.id
+                """,
+                move_ids,
+                DOCUMENT_TYPES,
+            )
+        )
+        return [Document(*row) for row in rows]
+
+    def _document_states(self, move_ids):
         """The open cycle of each document, from one grouped query."""
         self.env["loyalty.history"].flush_model()
         rows = self.env.execute_query(
             SQL(
                 """
-                SELECT order_id,
-                       count(*) FILTER (WHERE points_kind = 'void'),
-                       count(*) FILTER (WHERE points_kind <> 'void'),
-                       max(id) FILTER (WHERE points_kind <> 'void')
-                  FROM loyalty_history
-                 WHERE order_model = 'account.move' AND order_id = ANY(%s) AND points_key IS NOT NULL
-                 GROUP BY order_id
+                WITH cycles AS (
+                    SELECT order_id,
+                           count(*) FILTER (WHERE points_kind = 'void') AS voids,
+                           count(*) FILTER (WHERE points_kind <> 'void') AS posts,
+                           max(id) FILTER (WHERE points_kind <> 'void') AS last_post
+                      FROM loyalty_history
+                     WHERE order_model = 'account.move' AND order_id = ANY(%s) AND points_key IS NOT NULL
+                     GROUP BY order_id
+                )
+                SELECT c.order_id, c.voids, c.posts > c.voids, h.card_id, h.issued, h.used, h.points_date
+                  FROM cycles c
+                  LEFT JOIN loyalty_history h ON h.id = c.last_post
                 """,
-                moves.ids,
+                [move_id for move_id in move_ids if move_id],
             )
         )
-        History = self.env["loyalty.history"].sudo()
-        states = {move_id: DocumentState() for move_id in moves.ids}
-        states[False] = DocumentState()  # a credit note without its invoice
-        for move_id, voids, posts, last_post in rows:
-            entry = History.browse(last_post) if posts > voids else None
-            states[move_id] = DocumentState(cycle=voids, entry=entry)
+        states = defaultdict(DocumentState)
+        for move_id, *state in rows:
+            states[move_id] = DocumentState(*state)
         return states
 
     # ------------------------------------------------------------ cards
     @api.model
     def _configs(self, companies):
+        """{company id: settings} of the companies that award points."""
         configs = self.env["customer.tiering.config"].sudo()._for_companies(companies)
-        return {config.company_id: config for config in configs if config.loyalty_program_id}
+        return {config.company_id.id: config for config in configs if config.loyalty_program_id}
 
-    def _cards_by_move(self, moves, configs):
+    def _cards(self, documents, configs):
+        """{(company id, entity id): card id} for the documents' customers."""
         cards = {}
-        for company in moves.company_id:
-            company_moves = moves.filtered(lambda m, c=company: m.company_id == c)
-            program = configs[company].loyalty_program_id
-            by_partner = self._tier_cards(program, company_moves.commercial_partner_id)
-            cards.update({move.id: by_partner[move.commercial_partner_id.id] for move in company_moves})
+        for company_id in {doc.company_id for doc in documents}:
+            partner_ids = list({doc.partner_id for doc in documents if doc.company_id == company_id})
+            by_partner = self._tier_cards(configs[company_id].loyalty_program_id, partner_ids)
+            cards.update({(company_id, partner_id): card_id for partner_id, card_id in by_partner.items()})
         return cards
 
     @api.model
-    def _tier_cards(self, program, partners):
+    def _tier_cards(self, program, partner_ids):
         """The tier card of each partner in ``program``, created if missing:
         {partner id: card id}. The unique index makes a concurrent creation
         of the same card fail rather than duplicate it."""
         Card = self.env["loyalty.card"]
         Card.flush_model()
-        existing = dict(self._card_rows(program, partners))
-        missing = [partner_id for partner_id in partners.ids if partner_id not in existing]
+        existing = dict(self._card_rows(program, partner_ids))
+        missing = [partner_id for partner_id in partner_ids if partner_id not in existing]
         if missing:
             self.env.cr.execute(
                 SQL(
@@ -221,10 +263,10 @@ class CustomerLoyaltyLedger(models.AbstractModel):
                     now=self.env.cr.now(),
                 )
             )
-            existing.update(self._card_rows(program, partners.browse(missing)))
+            existing.update(self._card_rows(program, missing))
         return existing
 
-    def _card_rows(self, program, partners):
+    def _card_rows(self, program, partner_ids):
         return self.env.execute_query(
             SQL(
                 """
@@ -232,7 +274,7 @@ class CustomerLoyaltyLedger(models.AbstractModel):
                  WHERE program_id = %s AND is_tier_card AND partner_id = ANY(%s)
                 """,
                 program.id,
-                partners.ids,
+                partner_ids,
             )
         )
 
@@ -312,7 +354,7 @@ class CustomerLoyaltyLedger(models.AbstractModel):
                    AND ((m.state = 'posted' AND m.invoice_date >= %(start)s AND COALESCE(h.open, 0) = 0
                          AND m.amount_untaxed_signed <> 0)
                         OR (m.state <> 'posted' AND h.open > 0))
-                 ORDER BY m.id
+                 ORDER BY m.commercial_partner_id, m.id
                 """,
                 company=config.company_id.id,
                 types=DOCUMENT_TYPES,
@@ -320,10 +362,13 @@ class CustomerLoyaltyLedger(models.AbstractModel):
             )
         )
         Move = self.env["account.move"].sudo()
+        # By customer: a chunk moves each card's balance once, and an invoice
+        # and its credit notes mostly fall in the same chunk.
         for chunk in split_every(CHUNK, rows):
             self._void_documents(Move.browse([move_id for move_id, posted in chunk if not posted]))
             self._award_documents(Move.browse([move_id for move_id, posted in chunk if posted]))
             self._commit_chunk()
+            Move.invalidate_model()  # keep memory flat over millions of documents
 
     def _expire(self, config, today):
         """Expire, first earned first expired, what the balance holds beyond
@@ -372,13 +417,13 @@ class CustomerLoyaltyLedger(models.AbstractModel):
     @api.model
     def _adjust(self, partner, points, reason, key):
         """Add (or take) ``points`` on the partner's tier card; never below zero."""
-        config = self._configs(self.env.company).get(self.env.company)
+        config = self._configs(self.env.company).get(self.env.company.id)
         if not config:
             raise UserError(
                 self.env._("No points program is set in the tiering settings of %s.", self.env.company.name)
             )
         entity = partner.commercial_partner_id
-        card_id = self._tier_cards(config.loyalty_program_id, entity)[entity.id]
+        card_id = self._tier_cards(config.loyalty_program_id, entity.ids)[entity.id]
         balance = self.env.execute_query(SQL("SELECT points FROM loyalty_card WHERE id = %s FOR UPDATE", card_id))[0][0]
         if balance + points < 0:
             raise UserError(

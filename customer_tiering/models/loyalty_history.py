@@ -28,7 +28,9 @@ class LoyaltyHistory(models.Model):
         self.env.cr.execute(
             """
             CREATE UNIQUE INDEX IF NOT EXISTS loyalty_history_points_key_uniq
-                ON loyalty_history (card_id, points_key) WHERE points_key IS NOT NULL
+                ON loyalty_history (card_id, points_key) WHERE points_key IS NOT NULL;
+            CREATE INDEX IF NOT EXISTS loyalty_history_points_move_idx
+                ON loyalty_history (order_id) WHERE order_model = 'account.move' AND points_key IS NOT NULL;
             """
         )
         return super().init()

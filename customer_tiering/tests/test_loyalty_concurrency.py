@@ -97,9 +97,8 @@ class TestLoyaltyConcurrency(TransactionCase):
 
     def test_catch_up_racing_a_posting_awards_once(self):
         with self.committed_env() as env:  # the card exists: the race is on the entry alone
-            env["customer.loyalty.ledger"]._tier_cards(
-                env["loyalty.program"].browse(self.program_id), env["res.partner"].browse(self.partner_id)
-            )
+            program = env["loyalty.program"].browse(self.program_id)
+            env["customer.loyalty.ledger"]._tier_cards(program, [self.partner_id])
 
         def catch_up(env):
             config = env["customer.tiering.config"]._for_companies(env.ref("base.main_company"))
