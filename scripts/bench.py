@@ -1,7 +1,7 @@
 """make bench: bulk-generate customers and posted invoices with SQL, time the
-full reclassification and the first points catch-up (medians of several
-runs) and a naive per-partner ORM baseline on a sample, and print one BENCH
-line.
+full reclassification, the first points catch-up and a follow-up run
+(medians of several runs) and a naive per-partner ORM baseline on a sample,
+and print one BENCH line.
 
 Run by scripts/bench.sh inside the project's virtualenv, against a database
 where customer_tiering is installed: python scripts/bench.py CONFIG DATABASE
@@ -14,6 +14,7 @@ import subprocess
 import sys
 import threading
 import time
+from datetime import timedelta
 
 from dateutil.relativedelta import relativedelta
 
@@ -23,6 +24,7 @@ from odoo.tools import SQL
 
 REPEATS = 3
 SAMPLE = 2000
+FOLLOWUP_CUSTOMERS = 50000
 _logger = logging.getLogger("customer_tiering.bench")
 
 
@@ -125,6 +127,31 @@ def time_points_catch_up(env):
     return elapsed
 
 
+def time_followup(env, partner_ids):
+    """One follow-up policy run creating a call for every due customer
+    among the first FOLLOWUP_CUSTOMERS (cadence one day). Rolled back."""
+    with env.cr.savepoint(flush=False) as savepoint:
+        policy = env["customer.service.policy"].create(
+            {
+                "name": "Bench follow-up",
+                "domain": repr([("id", ">=", partner_ids[0]), ("id", "<", partner_ids[0] + FOLLOWUP_CUSTOMERS)]),
+                "cadence_days": 1,
+                "assignee_rule": "fixed",
+                "user_id": env.ref("base.user_admin").id,
+            }
+        )
+        start = time.perf_counter()
+        # Two days on, every customer's last touch is older than the one-day cadence.
+        day = fields.Date.context_today(policy) + timedelta(days=2)
+        created = env["customer.followup.job"]._run_policy(policy, day)
+        env.flush_all()
+        elapsed = time.perf_counter() - start
+        savepoint.rollback()
+    env.invalidate_all()
+    print(f"follow-up run: {elapsed:.2f} s, {created} activities")
+    return elapsed
+
+
 def time_fit(env):
     """Fitting the churn and spend models and scoring every customer."""
     # The add-on is importable once the registry has set up the addons path.
@@ -206,6 +233,7 @@ def main(config_path, database, customers, invoices):
         print("full reclassification runs (s): " + ", ".join(f"{run:.2f}" for run in runs))
         fit_s = statistics.median(time_fit(env) for _ in range(REPEATS))
         points_s = statistics.median(time_points_catch_up(env) for _ in range(REPEATS))
+        followup_s = statistics.median(time_followup(env, partner_ids) for _ in range(REPEATS))
         sample = partner_ids[:: max(1, len(partner_ids) // SAMPLE)][:SAMPLE]
         baseline_s = orm_baseline(env, sample)
         per_partner = baseline_s / len(sample)
@@ -219,7 +247,7 @@ def main(config_path, database, customers, invoices):
     print(
         f"BENCH customers={customers} invoices={invoices} full_s={full_s:.2f} "
         f"peak_rss_mb={peak_rss_mb:.0f} speedup_vs_orm={estimate / full_s:.1f} fit_s={fit_s:.2f} "
-        f"points_s={points_s:.2f}"
+        f"points_s={points_s:.2f} followup_s={followup_s:.2f}"
     )
 
 

@@ -131,6 +131,7 @@ def main(config_path, database):
         lock_strategic(env, partners)
         env["customer.tiering.job"]._reclassify(env.company)
         award_points(env)
+        env["customer.followup.job"]._cron_followup()
         print(f"demo data: {len(partners)} customers, {posted} posted invoices and credit notes")
 
 

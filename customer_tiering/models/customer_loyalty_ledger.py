@@ -1,6 +1,7 @@
 import threading
 from collections import defaultdict
 from dataclasses import dataclass
+from uuid import uuid4
 
 from dateutil.relativedelta import relativedelta
 
@@ -240,8 +241,7 @@ class CustomerLoyaltyLedger(models.AbstractModel):
         """The tier card of each partner in ``program``, created if missing:
         {partner id: card id}. The unique index makes a concurrent creation
         of the same card fail rather than duplicate it."""
-        Card = self.env["loyalty.card"]
-        Card.flush_model()
+        self.env["loyalty.card"].flush_model()
         existing = dict(self._card_rows(program, partner_ids))
         missing = [partner_id for partner_id in partner_ids if partner_id not in existing]
         if missing:
@@ -258,7 +258,7 @@ class CustomerLoyaltyLedger(models.AbstractModel):
                     program=program.id,
                     company=program.company_id.id,
                     partners=missing,
-                    codes=[Card._generate_code() for _partner in missing],
+                    codes=[_card_code() for _partner in missing],
                     uid=self.env.uid,
                     now=self.env.cr.now(),
                 )
@@ -451,6 +451,12 @@ class CustomerLoyaltyLedger(models.AbstractModel):
             entity.message_post(
                 body=self.env._("Loyalty points adjusted by %(points)s: %(reason)s", points=points, reason=reason)
             )
+
+
+def _card_code():
+    # Odoo's own codes carry 32 random bits: a collision is likely from about
+    # 100,000 cards, so tier cards take 80.
+    return f"044{uuid4().hex[:20]}"
 
 
 def _round_down(points, rounding):

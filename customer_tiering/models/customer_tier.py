@@ -2,15 +2,17 @@ from odoo import api, fields, models
 from odoo.exceptions import ValidationError
 from odoo.tools.translate import LazyTranslate
 
+from ..translations import translate_field
+
 # Default tier names are created in code, so they are translated lazily per language.
 _lt = LazyTranslate(__name__)
 # pylint: disable=prefer-env-translation
 
 DEFAULT_TIERS = (
-    # code, name, sequence, color, min_revenue, min_rfm_score, points_multiplier
-    ("A", _lt("A - Key customers"), 10, 10, 100000.0, 12, 2.0),
-    ("B", _lt("B - Growth customers"), 20, 3, 10000.0, 8, 1.5),
-    ("C", _lt("C - Standard customers"), 30, 0, 0.0, 3, 1.0),
+    # code, name, sequence, color, min_revenue, min_rfm_score, care channel, points_multiplier
+    ("A", _lt("A - Key customers"), 10, 10, 100000.0, 12, "activity", 2.0),
+    ("B", _lt("B - Growth customers"), 20, 3, 10000.0, 8, "activity", 1.5),
+    ("C", _lt("C - Standard customers"), 30, 0, 0.0, 3, "email", 1.0),
 )
 
 
@@ -41,6 +43,35 @@ class CustomerTier(models.Model):
         default=1.0,
         help="Loyalty points earned per point of the base rate: 2.0 earns twice as many points.",
     )
+    user_id = fields.Many2one(
+        "res.users",
+        string="Account Manager",
+        check_company=True,
+        help="Salesperson given to customers who move into this tier.",
+    )
+    team_id = fields.Many2one(
+        "crm.team",
+        string="Sales Team",
+        check_company=True,
+        help="Team whose leader follows up this tier's customers when their salesperson has no team.",
+    )
+    pricelist_id = fields.Many2one(
+        "product.pricelist",
+        check_company=True,
+        help="Pricelist given to customers who move into this tier, e.g. the best discounts for A.",
+    )
+    care_channel = fields.Selection(
+        [("activity", "Personal activity"), ("email", "Email"), ("none", "None")],
+        string="Care Touches",
+        required=True,
+        default="email",
+        help="Birthdays and holidays: a personal call or visit by the salesperson, or the greeting email.",
+    )
+    dormancy_warning_days = fields.Integer(
+        string="Dormancy Warning (days)",
+        default=14,
+        help="The salesperson is warned this many days before a customer of this tier counts as sleeping.",
+    )
     partner_count = fields.Integer(string="Customers", compute="_compute_partner_count")
 
     _sql_constraints = [
@@ -63,10 +94,12 @@ class CustomerTier(models.Model):
     def _check_thresholds(self):
         self.env["customer.tiering.config"]._for_companies(self.company_id)._check_tier_thresholds()
 
-    @api.constrains("points_multiplier")
+    @api.constrains("points_multiplier", "dormancy_warning_days")
     def _check_points_multiplier(self):
         if any(tier.points_multiplier <= 0 for tier in self):
             raise ValidationError(self.env._("A tier's points multiplier must be greater than zero."))
+        if any(tier.dormancy_warning_days < 0 for tier in self):
+            raise ValidationError(self.env._("The dormancy warning cannot be negative."))
 
     @api.model
     def _create_defaults(self, companies):
@@ -84,18 +117,34 @@ class CustomerTier(models.Model):
                     "color": color,
                     "min_revenue": min_revenue,
                     "min_rfm_score": min_rfm_score,
+                    "care_channel": care_channel,
                     "points_multiplier": multiplier,
                 }
                 for company in missing
-                for code, name, sequence, color, min_revenue, min_rfm_score, multiplier in DEFAULT_TIERS
+                for code, name, sequence, color, min_revenue, min_rfm_score, care_channel, multiplier in DEFAULT_TIERS
             ]
         )
-        langs = [code for code, _name in self.env["res.lang"].get_installed() if code != "en_US"]
-        names = [name for _company in missing for _code, name, *_rest in DEFAULT_TIERS]
-        for tier, name in zip(tiers, names, strict=False):
-            if langs:
-                tier.update_field_translations("name", {lang: name._translate(lang) for lang in langs})
+        translate_field(
+            self.env, tiers, "name", [name for _company in missing for _code, name, *_rest in DEFAULT_TIERS]
+        )
         return tiers
+
+    def _resource_values(self):
+        """The partner values this tier's resources set; empty ones change nothing."""
+        self.ensure_one()
+        values = {
+            "user_id": self.user_id.id,
+            "property_product_pricelist": self.pricelist_id.id,
+        }
+        return {field: value for field, value in values.items() if value}
+
+    def _resource_summary(self):
+        self.ensure_one()
+        labels = [
+            (self.env._("Salesperson"), self.user_id),
+            (self.env._("Pricelist"), self.pricelist_id),
+        ]
+        return ", ".join(f"{label}: {record.display_name}" for label, record in labels if record)
 
     def action_view_partners(self):
         self.ensure_one()

@@ -119,6 +119,34 @@ class CustomerTieringConfig(models.Model):
         help="Invoices dated from this day earn points. Move it back to award invoices from before the "
         "installation: the next points run awards them.",
     )
+    tier_resources_mode = fields.Selection(
+        [("auto", "Apply automatically"), ("suggest", "Suggest only"), ("off", "Off")],
+        string="Tier Resources",
+        required=True,
+        default="auto",
+        help="When the nightly job moves a customer to another tier: give it the tier's salesperson and "
+        "pricelist, only suggest them in an activity for the tier's account manager, or do nothing.",
+    )
+    care_lead_days = fields.Integer(
+        string="Care Activities Ahead (days)",
+        required=True,
+        default=3,
+        help="Care activities for birthdays and holidays are due this many days before; emails go out on the day.",
+    )
+    dormancy_overdue_share = fields.Float(
+        string="Sleeping When Overdue By",
+        required=True,
+        default=0.5,
+        help="A customer counts as about to sleep when its next purchase is overdue by this share of its usual "
+        "interval between purchases.",
+    )
+    digest_mode = fields.Selection(
+        [("email", "Email"), ("activity", "Activity"), ("off", "Off")],
+        string="Weekly Digest",
+        required=True,
+        default="email",
+        help="Each salesperson's weekly summary of follow-ups, customers at risk and tier changes.",
+    )
     last_run = fields.Datetime(string="Last Reclassification", readonly=True)
     tier_ids = fields.One2many("customer.tier", compute="_compute_tier_ids", string="Tiers")
 
@@ -153,6 +181,8 @@ class CustomerTieringConfig(models.Model):
         "points_per_currency",
         "points_rounding",
         "points_expiry_months",
+        "care_lead_days",
+        "dormancy_overdue_share",
     )
     def _check_settings(self):
         for config in self:
@@ -180,6 +210,8 @@ class CustomerTieringConfig(models.Model):
                 raise ValidationError(self.env._("The points rounding must be greater than zero."))
             if config.points_expiry_months < 0:
                 raise ValidationError(self.env._("The points expiry cannot be negative; use 0 for never."))
+            if config.care_lead_days < 0 or config.dormancy_overdue_share < 0:
+                raise ValidationError(self.env._("Care lead days and the dormancy share cannot be negative."))
 
     def _check_churn_settings(self):
         for config in self:

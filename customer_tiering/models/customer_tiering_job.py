@@ -131,7 +131,20 @@ class CustomerTieringJob(models.AbstractModel):
         changed = result[tiering.changed_mask(result, prior, STORED_COLUMNS)]
         _logger.info("Customer tiering for %s: %d customers, %d changed", company.name, len(result), len(changed))
         self._write_changes(company, changed, prior)
+        self._apply_tier_resources(config, changed, prior)
         config.sudo().last_run = fields.Datetime.now()
+
+    def _apply_tier_resources(self, config, changed, prior):
+        """Customers the job moved from one tier to another get their new
+        tier's resources, as the company's settings say. Locked tiers do not
+        move, so they keep theirs."""
+        if config.tier_resources_mode == "off" or changed.empty:
+            return
+        old = prior["tier_id"].reindex(changed.index)
+        new = changed["tier_id"]
+        moved = new.index[old.notna().to_numpy() & new.notna().to_numpy() & differs(new, old).to_numpy()]
+        partners = self.env["res.partner"].browse(moved.tolist()).with_company(config.company_id)
+        partners._apply_tier_resources(config.tier_resources_mode)
 
     def _lifecycle(self, config, sales, prior, today):
         """Churn, CLV and lifecycle stage of every customer who bought, from

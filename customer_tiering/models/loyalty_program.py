@@ -1,6 +1,8 @@
 from odoo import Command, api, models
 from odoo.tools.translate import LazyTranslate
 
+from ..translations import translate_field
+
 _lt = LazyTranslate(__name__)
 # pylint: disable=prefer-env-translation
 
@@ -45,8 +47,6 @@ class LoyaltyProgram(models.Model):
                 for company in companies
             ]
         )
-        langs = [code for code, _name in self.env["res.lang"].get_installed() if code != "en_US"]
-        if langs:
-            for field, text in (("name", PROGRAM_NAME), ("portal_point_name", POINT_NAME)):
-                programs.update_field_translations(field, {lang: text._translate(lang) for lang in langs})
+        for field, text in (("name", PROGRAM_NAME), ("portal_point_name", POINT_NAME)):
+            translate_field(self.env, programs, field, [text] * len(programs))
         return programs

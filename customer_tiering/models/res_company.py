@@ -14,3 +14,5 @@ class ResCompany(models.Model):
         """Default tiers and settings, for new companies and at install."""
         self.env["customer.tier"].sudo()._create_defaults(self)
         self.env["customer.tiering.config"]._for_companies(self)
+        self.env["customer.service.policy"].sudo()._create_defaults(self)
+        self.env["customer.care.date"].sudo()._create_defaults(self)

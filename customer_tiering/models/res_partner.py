@@ -142,6 +142,7 @@ class ResPartner(models.Model):
         compute="_compute_tiering_date",
         help="When the tiering job last computed the values of this company's customers.",
     )
+    birthday = fields.Date(help="For birthday wishes (生日祝福): the year is not needed but a date is.")
     tier_card_id = fields.Many2one(
         "loyalty.card",
         string="Points Card",
@@ -256,6 +257,45 @@ class ResPartner(models.Model):
         return result
 
     # ---------------------------------------------------------------- actions
+
+    # ---------------------------------------------------------- tier resources
+
+    def _apply_tier_resources(self, mode):
+        """Give customers their tier's salesperson, sales team and pricelist
+        (``auto``), or ask the tier's account manager to (``suggest``)."""
+        for tier, partners in self.grouped("tier_id").items():
+            values = tier._resource_values()
+            if not values:
+                continue
+            details = tier._resource_summary()
+            if mode == "auto":
+                partners.write(values)
+                body = self.env._("Resources of tier %(tier)s applied: %(details)s", tier=tier.name, details=details)
+                partners._message_log_batch(bodies=dict.fromkeys(partners.ids, body))
+            elif mode == "suggest":
+                partners._suggest_tier_resources(tier, details)
+
+    def _suggest_tier_resources(self, tier, details):
+        todo = self.env.ref("mail.mail_activity_data_todo")
+        values = [
+            {
+                "res_model_id": self.env["ir.model"]._get_id("res.partner"),
+                "res_id": partner.id,
+                "activity_type_id": todo.id,
+                "summary": self.env._("Apply the resources of tier %s", tier.name),
+                "note": self.env._("Suggested for the new tier: %s", details),
+                "user_id": (tier.user_id or partner.user_id).id,
+                "automated": True,
+            }
+            for partner in self
+            if tier.user_id or partner.user_id
+        ]
+        self.env["mail.activity"].sudo().with_context(mail_activity_quick_update=True).create(values)
+
+    def action_apply_tier_resources(self):
+        """Apply the current tier's resources now (managers)."""
+        self._check_tiering_write({"tier_id": True})
+        self.filtered("is_tiering_entity")._apply_tier_resources("auto")
 
     def action_view_points_card(self):
         """The points card and its history lines."""

@@ -84,6 +84,8 @@ class TestTieringAccess(HttpCase):
             ("customer.tiering.config", "write", [self.config.id], {"cutoff_a": 0.5}),
             ("customer.tiering.config", "action_reclassify", [self.config.id]),
             ("customer.tier", "create", {"name": "D", "code": "D"}),
+            ("customer.service.policy", "create", {"name": "Mine", "cadence_days": 7}),
+            ("customer.care.date", "create", {"name": "Mine", "date": "2030-01-01"}),
         ]
         for model, method, *args in calls:
             with self.subTest(model=model, method=method), self.assertRaises(Fault) as caught:
@@ -137,3 +139,16 @@ class TestTieringAccess(HttpCase):
             with self.subTest(login=login), self.assertRaises(Fault):
                 self.rpc(login, f"{login}_pw", "loyalty.history", "write", [entry], {"issued": 1e6})
         self.assertEqual(self.partner.tier_card_id.history_ids.issued, 30.0)
+
+    def test_manager_creates_policies_through_rpc(self):
+        policy_id = self.rpc(
+            "tier_manager",
+            "tier_manager_pw",
+            "customer.service.policy",
+            "create",
+            {"name": "Weekly call for A", "cadence_days": 7, "tier_ids": [self.tier_a.id]},
+        )
+        policy = self.env["customer.service.policy"].browse(policy_id)
+        self.assertEqual((policy.company_id, policy.tier_ids), (self.env.company, self.tier_a))
+        [values] = self.rpc("tier_user", "tier_user_pw", "customer.service.policy", "read", [policy_id], ["name"])
+        self.assertEqual(values["name"], "Weekly call for A")

@@ -59,3 +59,38 @@ class TestPointsTour(HttpCase):
     def test_points_tour(self):
         self.assertEqual(self.customer.loyalty_points, 240.0)
         self.start_tour(f"/odoo/contacts/{self.customer.id}", "customer_tiering_points", login="points_tour_user")
+
+
+@tagged("post_install", "-at_install")
+class TestFollowupTour(HttpCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.salesperson = new_test_user(
+            cls.env,
+            login="followup_tour_user",
+            password="followup_tour_user_pw",
+            groups="base.group_user,sales_team.group_sale_salesman,customer_tiering.group_customer_tiering_user",
+        )
+        tier_a = cls.env["customer.tier"].search([("company_id", "=", cls.env.company.id), ("code", "=", "A")])
+        cls.customer = cls.env["res.partner"].create(
+            {"name": "Tour Follow-up Customer", "is_company": True, "user_id": cls.salesperson.id}
+        )
+        cls.customer.tier_id = tier_a
+        cls.policy = cls.env["customer.service.policy"].search(
+            [("company_id", "=", cls.env.company.id), ("tier_ids", "=", tier_a.id)]
+        )
+        cls.env["customer.followup.job"]._run_policy(cls.policy, fields.Date.context_today(cls.env.user))
+
+    def test_my_followups_tour(self):
+        activity = self.customer.activity_ids
+        self.assertEqual((activity.user_id, activity.service_policy_id), (self.salesperson, self.policy))
+        activity_type = activity.activity_type_id
+        self.start_tour(
+            "/odoo/action-customer_tiering.mail_activity_action_followups",
+            "customer_tiering_my_followups",
+            login="followup_tour_user",
+        )
+        self.env.invalidate_all()
+        self.assertFalse(self.customer.activity_ids)
+        self.assertTrue(self.customer.message_ids.filtered(lambda m: m.mail_activity_type_id == activity_type))

@@ -1,0 +1,199 @@
+from datetime import timedelta
+
+from markupsafe import Markup, escape
+
+from odoo import api, models
+from odoo.tools import SQL
+
+ACTIVE_STAGES = ("new", "active", "loyal", "reactivated")
+DEFAULT_WARNING_DAYS = 14
+
+
+class CustomerCareJob(models.AbstractModel):
+    """Care touches (birthdays, holidays), dormancy warnings and the weekly
+    digest. Each touch is logged once per customer, occasion and year under a
+    unique key, so re-runs and concurrent runs never touch anyone twice."""
+
+    _name = "customer.care.job"
+    _description = "Customer Care Job"
+
+    @api.model
+    def _run_care(self, config, today):
+        self._care_birthdays(config, today)
+        self._care_dates(config, today)
+        self._dormancy_warnings(config, today)
+
+    # ------------------------------------------------------------ care
+    def _care_birthdays(self, config, today):
+        """A/B customers' salespeople are asked to call ahead of the day;
+        C customers get the birthday email on the day."""
+        label = self.env._("Birthday")
+        for channel, day in (("activity", today + timedelta(days=config.care_lead_days)), ("email", today)):
+            partners = self._channel_partners(config, self._birthday_partners(day), channel)
+            self._touch(config, partners, "birthday", day, channel, label)
+
+    def _care_dates(self, config, today):
+        lead_day = today + timedelta(days=config.care_lead_days)
+        care_dates = self.env["customer.care.date"].search(
+            [("company_id", "=", config.company_id.id), ("date", "in", [today, lead_day])]
+        )
+        entities = self.env["res.partner"].search([("is_tiering_entity", "=", True), ("tier_id", "!=", False)])
+        for care_date in care_dates:
+            for channel, day in (("activity", lead_day), ("email", today)):
+                if care_date.date == day:
+                    partners = self._channel_partners(config, entities, channel)
+                    self._touch(config, partners, f"care:{care_date.id}", day, channel, care_date.name)
+
+    def _birthday_partners(self, day):
+        """Commercial entities born on ``day``'s month and day (29 February
+        is celebrated on the 28th in common years)."""
+        days = [day.day]
+        if (day.month, day.day) == (2, 28) and not _is_leap(day.year):
+            days.append(29)
+        self.env["res.partner"].flush_model(["birthday", "active", "commercial_partner_id"])
+        rows = self.env.execute_query(
+            SQL(
+                """
+                SELECT id FROM res_partner
+                 WHERE active AND id = commercial_partner_id AND birthday IS NOT NULL
+                   AND extract(month FROM birthday) = %s AND extract(day FROM birthday) = ANY(%s)
+                """,
+                day.month,
+                days,
+            )
+        )
+        return self.env["res.partner"].browse([partner_id for (partner_id,) in rows])
+
+    def _channel_partners(self, config, partners, channel):
+        """The partners whose tier cares through ``channel``, and who can be
+        reached that way: an email address and no opt-out for emails."""
+        partners = partners.with_company(config.company_id).filtered(lambda p: p.tier_id.care_channel == channel)
+        if channel == "email":
+            partners = partners.filtered(lambda p: p.email and not p.is_blacklisted)
+        return partners
+
+    def _touch(self, config, partners, occasion, day, channel, label):
+        partners = self._log(config, partners, occasion, day, channel)
+        if not partners:
+            return
+        if channel == "email":
+            template = self.env.ref(
+                "customer_tiering.mail_template_care_birthday"
+                if occasion == "birthday"
+                else "customer_tiering.mail_template_care_occasion"
+            )
+            template.with_context(care_occasion=label).send_mail_batch(partners.ids)
+        else:
+            self._create_care_activities(
+                partners,
+                self.env._("%(occasion)s: greet the customer", occasion=label),
+                day,
+                self.env._("Care touch for %(occasion)s on %(date)s.", occasion=label, date=day),
+            )
+
+    def _log(self, config, partners, occasion, day, channel):
+        """Log the touches; returns the partners not touched for it yet."""
+        if not partners:
+            return partners
+        rows = self.env.execute_query(
+            SQL(
+                """
+                INSERT INTO customer_care_log (partner_id, company_id, occasion, year, channel, date,
+                                               create_uid, create_date, write_uid, write_date)
+                SELECT p, %(company)s, %(occasion)s, %(year)s, %(channel)s, %(day)s,
+                       %(uid)s, %(now)s, %(uid)s, %(now)s
+                  FROM unnest(%(partners)s::int[]) AS p
+                    ON CONFLICT (partner_id, company_id, occasion, year) DO NOTHING
+             RETURNING partner_id
+                """,
+                company=config.company_id.id,
+                occasion=occasion,
+                year=day.year,
+                channel=channel,
+                day=day,
+                partners=partners.ids,
+                uid=self.env.uid,
+                now=self.env.cr.now(),
+            )
+        )
+        return partners.browse([partner_id for (partner_id,) in rows])
+
+    def _create_care_activities(self, partners, summary, deadline, note):
+        followup = self.env["customer.followup.job"]
+        todo = self.env.ref("mail.mail_activity_data_todo")
+        values = [
+            {
+                "res_model_id": self.env["ir.model"]._get_id("res.partner"),
+                "res_id": partner.id,
+                "activity_type_id": todo.id,
+                "summary": summary,
+                "note": Markup("<p>%s</p>") % escape(note),
+                "date_deadline": deadline,
+                "user_id": user.id,
+                "automated": True,
+            }
+            for partner in partners
+            if (user := followup._responsible(partner))
+        ]
+        followup._create_activities(values)
+
+    # ------------------------------------------------------------ dormancy
+    def _dormancy_warnings(self, config, today):
+        """Warn the salesperson when a customer's next purchase is overdue
+        enough that it will soon count as sleeping: once per purchase."""
+        rows = self._about_to_sleep(config, today)
+        partners = self.env["res.partner"].with_company(config.company_id).browse([row[0] for row in rows])
+        asleep_on = {partner_id: day for partner_id, _last, day in rows}
+        for last_purchase in {last for _partner_id, last, _day in rows}:
+            cycle = partners.filtered(lambda p, d=last_purchase: p.last_purchase_date == d)
+            for partner in self._log(config, cycle, f"dormancy:{last_purchase}", last_purchase, "activity"):
+                self._create_care_activities(
+                    partner,
+                    self.env._("About to fall asleep: no purchase since %(date)s", date=last_purchase),
+                    asleep_on[partner.id],
+                    self.env._(
+                        "At its usual rhythm %(partner)s should have bought again; it counts as sleeping from "
+                        "%(date)s.",
+                        partner=partner.name,
+                        date=asleep_on[partner.id],
+                    ),
+                )
+
+    def _about_to_sleep(self, config, today):
+        """(entity, last purchase, day it falls asleep) for active customers
+        inside their tier's warning window, from one query."""
+        company = str(config.company_id.id)
+        self.env["res.partner"].flush_model()
+        return self.env.execute_query(
+            SQL(
+                """
+                WITH rhythm AS (
+                    SELECT p.id, (p.last_purchase_date ->> %(company)s)::date AS last,
+                           ((p.last_purchase_date ->> %(company)s)::date
+                            - (p.first_purchase_date ->> %(company)s)::date)
+                               / ((p.purchase_count ->> %(company)s)::float - 1) AS interval,
+                           COALESCE(tier.dormancy_warning_days, %(default_days)s) AS warning_days
+                      FROM res_partner p
+                      LEFT JOIN customer_tier tier ON tier.id = (p.tier_id ->> %(company)s)::int
+                     WHERE p.active AND p.id = p.commercial_partner_id
+                       AND (p.purchase_count ->> %(company)s)::int >= 2
+                       AND p.lifecycle_stage ->> %(company)s IN %(stages)s
+                ), asleep AS (
+                    SELECT id, last, (last + ceil(interval * (1 + %(share)s))::int) AS asleep_on, warning_days
+                      FROM rhythm WHERE interval > 0
+                )
+                SELECT id, last, asleep_on FROM asleep
+                 WHERE asleep_on - warning_days <= %(today)s AND %(today)s < asleep_on
+                 ORDER BY id
+                """,
+                company=company,
+                default_days=DEFAULT_WARNING_DAYS,
+                stages=ACTIVE_STAGES,
+                share=config.dormancy_overdue_share,
+                today=today,
+            )
+        )
+
+
+def _is_leap(year):
+    return year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)

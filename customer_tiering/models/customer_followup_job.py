@@ -1,0 +1,175 @@
+import logging
+import threading
+from datetime import timedelta
+
+from markupsafe import Markup, escape
+
+from odoo import api, fields, models
+from odoo.tools import SQL, split_every
+
+_logger = logging.getLogger(__name__)
+
+BATCH = 1000
+#: Done activities of these types touch a customer whatever the policy.
+CONVERSATION_TYPES = ("mail.mail_activity_data_call", "mail.mail_activity_data_meeting")
+#: Customers nobody should call: archived ones are never searched at all.
+BLOCKED = [("sale_warn", "!=", "block"), ("invoice_warn", "!=", "block")]
+
+
+class CustomerFollowupJob(models.AbstractModel):
+    """The nightly follow-up job: one open activity per customer and policy
+    when its last touch is older than the policy's cadence."""
+
+    _name = "customer.followup.job"
+    _description = "Customer Follow-up Job"
+
+    @api.model
+    def _cron_followup(self):
+        today = fields.Date.context_today(self)
+        for policy in self.env["customer.service.policy"].search([]):  # pylint: disable=no-search-all
+            self.with_company(policy.company_id)._run_policy(policy, today)
+        configs = self.env["customer.tiering.config"]._for_companies(self.env["res.company"].search([]))  # pylint: disable=no-search-all
+        for config in configs:
+            self.env["customer.care.job"].with_company(config.company_id)._run_care(config, today)
+
+    def _run_policy(self, policy, today):
+        """Create the policy's due activities; returns how many."""
+        partners = self.env["res.partner"].with_company(policy.company_id).search(policy._customer_domain() + BLOCKED)
+        last_touch = self._last_touch(policy, partners.ids)
+        busy = self._open_activity_partners(policy, partners.ids)
+        due = [
+            partner
+            for partner in partners
+            if partner.id not in busy and _days_since(last_touch.get(partner.id), today) > policy.cadence_days
+        ]
+        values = []
+        for partner in due:
+            user = self._assignee(policy, partner)
+            if user:
+                values.append(self._activity_values(policy, partner, user, last_touch.get(partner.id), today))
+        self._create_activities(values)
+        _logger.info("Follow-up policy %s: %d customers, %d activities", policy.name, len(partners), len(values))
+        return len(values)
+
+    # ------------------------------------------------------------ touches
+    def _last_touch(self, policy, partner_ids):
+        """{entity id: date of its last touch}: a done activity of the policy's
+        type or a call or meeting, a message or email sent to the customer or
+        one of its contacts, or a posted invoice, from one grouped query."""
+        self.env["mail.message"].flush_model()
+        self.env["account.move"].flush_model(["commercial_partner_id", "invoice_date", "state", "move_type"])
+        touch_types = policy.activity_type_id.ids + [
+            activity_type.id for xmlid in CONVERSATION_TYPES if (activity_type := self.env.ref(xmlid, False))
+        ]
+        rows = self.env.execute_query(
+            SQL(
+                """
+                WITH customers AS (
+                    SELECT id, commercial_partner_id AS entity FROM res_partner
+                     WHERE commercial_partner_id = ANY(%(entities)s)
+                ), touches AS (
+                    SELECT c.entity, m.date::date AS day
+                      FROM mail_message m JOIN customers c ON c.id = m.res_id
+                     WHERE m.model = 'res.partner'
+                       AND (m.mail_activity_type_id = ANY(%(types)s)
+                            OR (m.subtype_id = %(comment)s AND m.message_type IN ('comment', 'email_outgoing')))
+                    UNION ALL
+                    SELECT c.entity, m.date::date
+                      FROM mail_message_res_partner_rel r
+                      JOIN customers c ON c.id = r.res_partner_id
+                      JOIN mail_message m ON m.id = r.mail_message_id
+                     WHERE m.message_type IN ('comment', 'email_outgoing')
+                       AND m.author_id IS DISTINCT FROM r.res_partner_id
+                    UNION ALL
+                    SELECT m.commercial_partner_id, m.invoice_date
+                      FROM account_move m
+                     WHERE m.commercial_partner_id = ANY(%(entities)s) AND m.company_id = %(company)s
+                       AND m.state = 'posted' AND m.move_type = 'out_invoice'
+                )
+                SELECT entity, max(day) FROM touches GROUP BY entity
+                """,
+                entities=partner_ids,
+                types=touch_types,
+                comment=self.env.ref("mail.mt_comment").id,
+                company=policy.company_id.id,
+            )
+        )
+        return dict(rows)
+
+    def _open_activity_partners(self, policy, partner_ids):
+        """Customers that still have an open activity of this policy."""
+        self.env["mail.activity"].flush_model()
+        rows = self.env.execute_query(
+            SQL(
+                """
+                SELECT DISTINCT res_id FROM mail_activity
+                 WHERE res_model = 'res.partner' AND service_policy_id = %s AND activity_type_id = %s
+                   AND active AND res_id = ANY(%s)
+                """,
+                policy.id,
+                policy.activity_type_id.id,
+                partner_ids,
+            )
+        )
+        return {res_id for (res_id,) in rows}
+
+    # ------------------------------------------------------------ activities
+    def _assignee(self, policy, partner):
+        """The rule's user, else the salesperson, the tier's account manager,
+        then the policy's fixed user: the first who is an active employee."""
+        salesperson = partner.user_id
+        by_rule = {
+            "salesperson": salesperson,
+            "team_leader": (salesperson.sale_team_id or partner.tier_id.team_id).user_id,
+            "fixed": policy.user_id,
+            "tier_manager": partner.tier_id.user_id,
+        }
+        return self._responsible(partner, by_rule[policy.assignee_rule], policy.user_id)
+
+    @api.model
+    def _responsible(self, partner, first=None, last=None):
+        """``first``, else the salesperson, else the tier's account manager,
+        else ``last``: the first who is an active employee."""
+        candidates = (first, partner.user_id, partner.tier_id.user_id, last)
+        return next((user for user in candidates if user and user.active and not user.share), None)
+
+    def _activity_values(self, policy, partner, user, last_touch, today):
+        policy = policy.with_context(lang=user.lang)
+        env = policy.env
+        days = _days_since(last_touch, today)
+        why = env._(
+            "Follow-up policy %(policy)s: tier %(tier)s, stage %(stage)s; %(touch)s",
+            policy=policy.name,
+            tier=partner.tier_id.with_context(lang=user.lang).name or "-",
+            stage=dict(partner._fields["lifecycle_stage"]._description_selection(env)).get(
+                partner.lifecycle_stage, "-"
+            ),
+            touch=env._("last touch %(days)s days ago", days=days) if last_touch else env._("never touched"),
+        )
+        return {
+            "res_model_id": self.env["ir.model"]._get_id("res.partner"),
+            "res_id": partner.id,
+            "activity_type_id": policy.activity_type_id.id,
+            "summary": policy.summary or policy.name,
+            "note": (policy.note or Markup("")) + Markup("<p>%s</p>") % escape(why),
+            "date_deadline": today + timedelta(days=policy.deadline_days),
+            "user_id": user.id,
+            "service_policy_id": policy.id,
+            "automated": True,
+        }
+
+    def _create_activities(self, values):
+        Activity = self.env["mail.activity"].sudo().with_context(mail_activity_quick_update=True)
+        cron = self.env["ir.cron"]
+        done = 0
+        for batch in split_every(BATCH, values, list):
+            Activity.create(batch)
+            done += len(batch)
+            cron._notify_progress(done=done, remaining=len(values) - done)
+            if not getattr(threading.current_thread(), "testing", False):
+                self.env.cr.commit()  # pylint: disable=invalid-commit
+
+
+def _days_since(day, today):
+    """Days since ``day``; never touched counts as infinitely long ago."""
+    return (today - day).days if day else float("inf")

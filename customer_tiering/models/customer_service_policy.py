@@ -1,0 +1,165 @@
+from odoo import api, fields, models
+from odoo.exceptions import ValidationError
+from odoo.tools.safe_eval import safe_eval
+from odoo.tools.translate import LazyTranslate
+
+from ..translations import translate_field
+
+_lt = LazyTranslate(__name__)
+# pylint: disable=prefer-env-translation
+
+ASSIGNEE_RULES = [
+    ("salesperson", "Salesperson"),
+    ("team_leader", "Salesperson's team leader"),
+    ("fixed", "Fixed user"),
+    ("tier_manager", "Tier account manager"),
+]
+
+# name, tier code, risk level, activity type xml id, cadence, purchased within (days)
+DEFAULT_POLICIES = (
+    (_lt("A customers: monthly call"), "A", None, "mail.mail_activity_data_call", 30, 0),
+    (_lt("B customers: quarterly call"), "B", None, "mail.mail_activity_data_call", 90, 0),
+    (_lt("C customers: email every six months"), "C", None, "mail.mail_activity_data_email", 180, 0),
+    (_lt("Win-back: high churn risk"), None, "high", "mail.mail_activity_data_call", 30, 365),
+)
+
+
+class CustomerServicePolicy(models.Model):
+    """Who gets which follow-up, how often, and for whom: the nightly
+    follow-up job turns each policy into real activities."""
+
+    _name = "customer.service.policy"
+    _description = "Customer Service Policy"
+    _order = "company_id, sequence, id"
+    _check_company_auto = True
+
+    name = fields.Char(required=True, translate=True)
+    sequence = fields.Integer(default=10)
+    active = fields.Boolean(default=True)
+    company_id = fields.Many2one("res.company", required=True, index=True, default=lambda self: self.env.company)
+    tier_ids = fields.Many2many(
+        "customer.tier",
+        string="Tiers",
+        domain="[('company_id', '=', company_id)]",
+        check_company=True,
+        help="Customers in any of these tiers; empty: any tier.",
+    )
+    stage_ids = fields.Many2many(
+        "ir.model.fields.selection",
+        "customer_service_policy_stage_rel",
+        string="Lifecycle Stages",
+        domain="[('field_id.model', '=', 'res.partner'), ('field_id.name', '=', 'lifecycle_stage')]",
+        help="Customers in any of these stages; empty: any stage.",
+    )
+    risk_level_ids = fields.Many2many(
+        "ir.model.fields.selection",
+        "customer_service_policy_risk_rel",
+        string="Churn Risk Levels",
+        domain="[('field_id.model', '=', 'res.partner'), ('field_id.name', '=', 'churn_risk_level')]",
+        help="Customers at any of these churn risk levels; empty: any level.",
+    )
+    purchased_within_days = fields.Integer(
+        string="Bought Within (days)",
+        help="Only customers whose last purchase is at most this many days old; 0: any.",
+    )
+    domain = fields.Char(string="Other Conditions", default="[]", help="Further conditions on the customer.")
+    activity_type_id = fields.Many2one(
+        "mail.activity.type",
+        required=True,
+        domain="[('res_model', 'in', [False, 'res.partner'])]",
+        default=lambda self: self.env.ref("mail.mail_activity_data_call", raise_if_not_found=False),
+    )
+    cadence_days = fields.Integer(
+        string="Cadence (days)",
+        required=True,
+        default=30,
+        help="A customer not touched for this many days gets a follow-up.",
+    )
+    assignee_rule = fields.Selection(
+        ASSIGNEE_RULES,
+        string="Assign To",
+        required=True,
+        default="salesperson",
+        help="When that person is missing or inactive: the salesperson, then the tier's account manager, "
+        "then the fixed user.",
+    )
+    user_id = fields.Many2one("res.users", string="Fixed User", check_company=True)
+    summary = fields.Char(translate=True, help="Summary of the activities; empty: the policy's name.")
+    note = fields.Html(translate=True, sanitize_style=True)
+    deadline_days = fields.Integer(string="Due In (days)", default=7, help="Activities are due this many days after.")
+    activity_count = fields.Integer(string="Open Follow-ups", compute="_compute_activity_count")
+
+    @api.constrains("cadence_days", "deadline_days", "purchased_within_days", "assignee_rule", "user_id", "domain")
+    def _check_policy(self):
+        for policy in self:
+            if policy.cadence_days < 1:
+                raise ValidationError(self.env._("The cadence of a service policy must be at least one day."))
+            if policy.deadline_days < 0 or policy.purchased_within_days < 0:
+                raise ValidationError(self.env._("Due-in and bought-within days cannot be negative."))
+            if policy.assignee_rule == "fixed" and not policy.user_id:
+                raise ValidationError(self.env._("Choose the user of a policy assigned to a fixed user."))
+            try:
+                self.env["res.partner"].search_count(policy._customer_domain())
+            except (SyntaxError, ValueError, NameError) as error:
+                raise ValidationError(
+                    self.env._("The conditions of %(policy)s are not valid: %(error)s", policy=policy.name, error=error)
+                ) from error
+
+    def _compute_activity_count(self):
+        counts = dict(
+            self.env["mail.activity"]._read_group(
+                [("service_policy_id", "in", self.ids)], ["service_policy_id"], ["__count"]
+            )
+        )
+        for policy in self:
+            policy.activity_count = counts.get(policy, 0)
+
+    def _customer_domain(self):
+        """The commercial entities this policy applies to, in its company."""
+        self.ensure_one()
+        policy = self.with_company(self.company_id)
+        domain = [("is_tiering_entity", "=", True), *safe_eval(policy.domain or "[]")]
+        if policy.tier_ids:
+            domain.append(("tier_id", "in", policy.tier_ids.ids))
+        if policy.stage_ids:
+            domain.append(("lifecycle_stage", "in", policy.stage_ids.mapped("value")))
+        if policy.risk_level_ids:
+            domain.append(("churn_risk_level", "in", policy.risk_level_ids.mapped("value")))
+        if policy.purchased_within_days:
+            since = fields.Date.subtract(fields.Date.context_today(policy), days=policy.purchased_within_days)
+            domain.append(("last_purchase_date", ">=", since))
+        return domain
+
+    @api.model
+    def _create_defaults(self, companies):
+        """The default policies of the method, for companies that have none."""
+        with_policies = self.with_context(active_test=False).search([("company_id", "in", companies.ids)]).company_id
+        risk_high = self.env["ir.model.fields.selection"].search(
+            [("field_id.model", "=", "res.partner"), ("field_id.name", "=", "churn_risk_level"), ("value", "=", "high")]
+        )
+        values = []
+        for company in companies - with_policies:
+            tiers = self.env["customer.tier"].search([("company_id", "=", company.id)])
+            for name, tier_code, risk, activity_type, cadence, within in DEFAULT_POLICIES:
+                values.append(
+                    {
+                        "name": name._translate("en_US"),
+                        "company_id": company.id,
+                        "tier_ids": [(6, 0, tiers.filtered(lambda t, c=tier_code: t.code == c).ids)],
+                        "risk_level_ids": [(6, 0, risk_high.ids if risk else [])],
+                        "activity_type_id": self.env.ref(activity_type).id,
+                        "cadence_days": cadence,
+                        "purchased_within_days": within,
+                    }
+                )
+        policies = self.create(values)
+        names = [name for _company in companies - with_policies for name, *_rest in DEFAULT_POLICIES]
+        translate_field(self.env, policies, "name", names)
+        return policies
+
+    def action_view_activities(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id("customer_tiering.mail_activity_action_followups")
+        action["domain"] = [("service_policy_id", "=", self.id)]
+        action["context"] = {}
+        return action

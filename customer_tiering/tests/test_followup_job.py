@@ -1,0 +1,159 @@
+from datetime import date, timedelta
+
+from freezegun import freeze_time
+
+from odoo.exceptions import ValidationError
+from odoo.tests import new_test_user, tagged
+
+from .common import TieringInvoiceCommon
+
+INVOICE_DAY = date(2026, 3, 2)
+
+
+@tagged("post_install", "-at_install")
+class TestFollowupJob(TieringInvoiceCommon):
+    """Service policies turned into real activities by the follow-up job."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        groups = "base.group_user,sales_team.group_sale_salesman"
+        company = {"company_id": cls.company.id, "company_ids": [cls.company.id]}
+        cls.seller = new_test_user(cls.env, login="fu_seller", groups=groups, **company)
+        cls.leader = new_test_user(cls.env, login="fu_leader", groups=groups, **company)
+        cls.account_manager = new_test_user(cls.env, login="fu_account_manager", groups=groups, **company)
+        cls.fixed = new_test_user(cls.env, login="fu_fixed", groups=groups, **company)
+        cls.team = cls.env["crm.team"].create(
+            {"name": "Key Accounts", "user_id": cls.leader.id, "company_id": cls.company.id}
+        )
+        cls.policies = cls.env["customer.service.policy"].search([("company_id", "=", cls.company.id)])
+        cls.policy_a = cls.policies.filtered(lambda p: p.tier_ids == cls.tier_a)
+        cls.customer = cls.env["res.partner"].create({"name": "Key Customer", "is_company": True})
+        cls.customer.write({"tier_id": cls.tier_a.id, "user_id": cls.seller.id})
+        cls.post_invoice(cls.customer, 500.0, INVOICE_DAY)
+
+    def run_policy(self, policy, day):
+        return self.env["customer.followup.job"]._run_policy(policy, day)
+
+    def followups(self, partner=None, policy=None):
+        return self.env["mail.activity"].search(
+            [
+                ("res_model", "=", "res.partner"),
+                ("res_id", "=", (partner or self.customer).id),
+                ("service_policy_id", "=", (policy or self.policy_a).id),
+            ]
+        )
+
+    def test_default_policies(self):
+        call = self.env.ref("mail.mail_activity_data_call")
+        email = self.env.ref("mail.mail_activity_data_email")
+        self.assertRecordValues(
+            self.policies.sorted("id"),
+            [
+                {"activity_type_id": call.id, "cadence_days": 30, "purchased_within_days": 0},
+                {"activity_type_id": call.id, "cadence_days": 90, "purchased_within_days": 0},
+                {"activity_type_id": email.id, "cadence_days": 180, "purchased_within_days": 0},
+                {"activity_type_id": call.id, "cadence_days": 30, "purchased_within_days": 365},
+            ],
+        )
+        self.assertEqual(self.policies.sorted("id")[:3].tier_ids, self.tiers)
+        self.assertEqual(self.policies.sorted("id")[3].risk_level_ids.mapped("value"), ["high"])
+        self.assertEqual(set(self.policies.mapped("assignee_rule")), {"salesperson"})
+
+    def test_cadence_boundary_and_no_duplicates(self):
+        self.assertEqual(self.run_policy(self.policy_a, INVOICE_DAY + timedelta(days=30)), 0)
+        self.assertFalse(self.followups(), "touched exactly 30 days ago: not older than the cadence")
+        self.assertEqual(self.run_policy(self.policy_a, INVOICE_DAY + timedelta(days=31)), 1)
+        activity = self.followups()
+        self.assertRecordValues(
+            activity,
+            [
+                {
+                    "activity_type_id": self.env.ref("mail.mail_activity_data_call").id,
+                    "user_id": self.seller.id,
+                    "date_deadline": INVOICE_DAY + timedelta(days=38),
+                    "summary": self.policy_a.name,
+                }
+            ],
+        )
+        self.assertIn("last touch 31 days ago", activity.note)
+        self.assertIn(self.policy_a.name, activity.note)
+        self.assertEqual(self.run_policy(self.policy_a, INVOICE_DAY + timedelta(days=32)), 0, "one open activity")
+        self.assertEqual(len(self.followups()), 1)
+
+    def test_touch_resets_the_cadence(self):
+        self.run_policy(self.policy_a, INVOICE_DAY + timedelta(days=31))
+        with freeze_time(INVOICE_DAY + timedelta(days=33)):
+            self.followups().action_done()
+        self.assertEqual(self.run_policy(self.policy_a, INVOICE_DAY + timedelta(days=63)), 0)
+        self.assertEqual(self.run_policy(self.policy_a, INVOICE_DAY + timedelta(days=64)), 1)
+        self.followups().unlink()
+        with freeze_time(INVOICE_DAY + timedelta(days=70)):
+            self.customer.message_post(
+                body="How was the delivery?", message_type="comment", subtype_xmlid="mail.mt_comment"
+            )
+        self.assertEqual(self.run_policy(self.policy_a, INVOICE_DAY + timedelta(days=100)), 0, "a message is a touch")
+        self.assertEqual(self.run_policy(self.policy_a, INVOICE_DAY + timedelta(days=101)), 1)
+
+    def test_assignee_rules_and_fallbacks(self):
+        day = INVOICE_DAY + timedelta(days=60)
+        self.tier_a.write({"user_id": self.account_manager.id, "team_id": self.team.id})
+        for rule, expected in (
+            ("salesperson", self.seller),
+            ("team_leader", self.leader),
+            ("tier_manager", self.account_manager),
+            ("fixed", self.fixed),
+        ):
+            with self.subTest(rule=rule):
+                self.policy_a.write({"assignee_rule": rule, "user_id": self.fixed.id})
+                self.followups().unlink()
+                self.run_policy(self.policy_a, day)
+                self.assertEqual(self.followups().user_id, expected)
+        self.policy_a.assignee_rule = "team_leader"
+        self.customer.user_id = False
+        self.tier_a.team_id = False
+        for user, expected in ((self.account_manager, self.account_manager), (False, self.fixed)):
+            with self.subTest(fallback=expected.login):
+                self.tier_a.user_id = user
+                self.followups().unlink()
+                self.run_policy(self.policy_a, day)
+                self.assertEqual(self.followups().user_id, expected)
+        self.policy_a.write({"assignee_rule": "salesperson", "user_id": False})
+        self.followups().unlink()
+        self.assertEqual(self.run_policy(self.policy_a, day), 0, "nobody to assign: no activity")
+
+    def test_exclusions(self):
+        day = INVOICE_DAY + timedelta(days=60)
+        self.seller.active = False
+        self.assertEqual(self.run_policy(self.policy_a, day), 0, "archived salesperson and no fallback")
+        self.seller.active = True
+        self.customer.sale_warn = "block"
+        self.assertEqual(self.run_policy(self.policy_a, day), 0, "blocked customer")
+        self.customer.sale_warn = "no-message"
+        self.customer.active = False
+        self.assertEqual(self.run_policy(self.policy_a, day), 0, "archived customer")
+        self.customer.active = True
+        self.assertEqual(self.run_policy(self.policy_a, day), 1)
+
+    def test_cron_runs_every_policy(self):
+        other = self.env["res.partner"].create(
+            {"name": "Growth Customer", "is_company": True, "user_id": self.seller.id}
+        )
+        other.tier_id = self.tier_b
+        with freeze_time(INVOICE_DAY + timedelta(days=200)):
+            self.env.ref("customer_tiering.ir_cron_followup").method_direct_trigger()
+        self.assertEqual(len(self.followups()), 1)
+        policy_b = self.policies.filtered(lambda p: p.tier_ids == self.tier_b)
+        self.assertEqual(len(self.followups(other, policy_b)), 1, "never touched at all")
+        self.assertEqual(self.policy_a.activity_count, 1)
+
+    def test_invalid_policy_is_refused(self):
+        for values in (
+            {"cadence_days": 0},
+            {"cadence_days": -5},
+            {"deadline_days": -1},
+            {"assignee_rule": "fixed", "user_id": False},
+            {"domain": "[('no_such_field', '=', 1)]"},
+        ):
+            with self.subTest(values=values), self.assertRaises(ValidationError), self.env.cr.savepoint():
+                self.policy_a.write(values)
