@@ -1,3 +1,4 @@
+from collections import defaultdict
 from datetime import timedelta
 
 from markupsafe import Markup, escape
@@ -141,12 +142,15 @@ class CustomerCareJob(models.AbstractModel):
     def _dormancy_warnings(self, config, today):
         """Warn the salesperson when a customer's next purchase is overdue
         enough that it will soon count as sleeping: once per purchase."""
-        rows = self._about_to_sleep(config, today)
-        partners = self.env["res.partner"].with_company(config.company_id).browse([row[0] for row in rows])
-        asleep_on = {partner_id: day for partner_id, _last, day in rows}
-        for last_purchase in {last for _partner_id, last, _day in rows}:
-            cycle = partners.filtered(lambda p, d=last_purchase: p.last_purchase_date == d)
-            for partner in self._log(config, cycle, f"dormancy:{last_purchase}", last_purchase, "activity"):
+        Partner = self.env["res.partner"].with_company(config.company_id)
+        by_last_purchase = defaultdict(list)
+        asleep_on = {}
+        for partner_id, last_purchase, day in self._about_to_sleep(config, today):
+            by_last_purchase[last_purchase].append(partner_id)
+            asleep_on[partner_id] = day
+        for last_purchase, partner_ids in by_last_purchase.items():
+            occasion = f"dormancy:{last_purchase}"
+            for partner in self._log(config, Partner.browse(partner_ids), occasion, last_purchase, "activity"):
                 self._create_care_activities(
                     partner,
                     self.env._("About to fall asleep: no purchase since %(date)s", date=last_purchase),

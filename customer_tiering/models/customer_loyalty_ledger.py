@@ -381,19 +381,20 @@ class CustomerLoyaltyLedger(models.AbstractModel):
         rows = self.env.execute_query(
             SQL(
                 """
-                SELECT card.id, round((card.points - GREATEST(COALESCE(sum(
-                           CASE WHEN h.points_kind IN ('refund', 'void') THEN h.issued - h.used
-                                WHEN h.points_kind = 'expire' THEN 0
-                                ELSE h.issued END), 0), 0))::numeric, 2)::float8 AS excess
-                  FROM loyalty_card card
-                  LEFT JOIN loyalty_history h
-                         ON h.card_id = card.id AND COALESCE(h.points_date, h.create_date::date) > %(cutoff)s
-                 WHERE card.program_id = %(program)s AND card.is_tier_card AND card.points > 0
-                 GROUP BY card.id
-                HAVING round((card.points - GREATEST(COALESCE(sum(
-                           CASE WHEN h.points_kind IN ('refund', 'void') THEN h.issued - h.used
-                                WHEN h.points_kind = 'expire' THEN 0
-                                ELSE h.issued END), 0), 0))::numeric, 2) > 0
+                WITH balances AS (
+                    SELECT card.id, card.points, GREATEST(COALESCE(sum(
+                               CASE WHEN h.points_kind IN ('refund', 'void') THEN h.issued - h.used
+                                    WHEN h.points_kind = 'expire' THEN 0
+                                    ELSE h.issued END), 0), 0) AS valid
+                      FROM loyalty_card card
+                      LEFT JOIN loyalty_history h
+                             ON h.card_id = card.id AND COALESCE(h.points_date, h.create_date::date) > %(cutoff)s
+                     WHERE card.program_id = %(program)s AND card.is_tier_card AND card.points > 0
+                     GROUP BY card.id
+                ), excesses AS (
+                    SELECT id, round((points - valid)::numeric, 2)::float8 AS excess FROM balances
+                )
+                SELECT id, excess FROM excesses WHERE excess > 0
                 """,
                 cutoff=cutoff,
                 program=config.loyalty_program_id.id,
