@@ -22,6 +22,8 @@
         "views/mail_activity_views.xml",
         "views/loyalty_history_views.xml",
         "views/res_partner_views.xml",
+        "report/customer_tiering_analysis_views.xml",
+        "report/customer_review_report.xml",
         "views/customer_tiering_menus.xml",
         "wizard/customer_points_adjustment_views.xml",
     ],

@@ -80,14 +80,24 @@ ensure_postgres() {
 
 has_chromium() { command -v chromium >/dev/null || command -v chromium-browser >/dev/null || command -v google-chrome >/dev/null; }
 
-# The browser tours need Chromium; as root on Debian/Ubuntu it is installed here.
-ensure_chromium() {
-  has_chromium && return
+# Install Debian package $1 when command test $2 fails, as root on Debian/Ubuntu;
+# otherwise stop with message $3.
+ensure_package() {
+  "$2" && return
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-    log "installing Chromium for the browser tours"
-    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; } >/dev/null 2>&1 || true
+    log "installing $1"
+    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$1"; } >/dev/null 2>&1 || true
   fi
-  has_chromium || die "no Chromium found: the browser tours need it (e.g. apt-get install chromium)."
+  "$2" || die "$3"
+}
+
+has_wkhtmltopdf() { command -v wkhtmltopdf >/dev/null; }
+
+# The browser tours need Chromium, the PDF reports wkhtmltopdf.
+ensure_test_tools() {
+  ensure_package chromium has_chromium "no Chromium found: the browser tours need it (e.g. apt-get install chromium)."
+  ensure_package wkhtmltopdf has_wkhtmltopdf \
+    "no wkhtmltopdf found: the PDF report tests need it (e.g. apt-get install wkhtmltopdf)."
 }
 
 # Write an Odoo configuration for database $1 into file $2.

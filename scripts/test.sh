@@ -3,7 +3,7 @@
 # pytest-odoo (browser tours included), then drop the database, even on failure.
 source "$(dirname "$0")/common.sh"
 setup_all
-ensure_chromium
+ensure_test_tools
 fresh_database test
 
 log "running the test suite"

@@ -1,0 +1,1 @@
+from . import customer_cohort_analysis, customer_review_report, customer_tiering_analysis

@@ -1,0 +1,64 @@
+from dateutil.relativedelta import relativedelta
+
+from odoo import api, fields, models
+from odoo.tools import SQL
+
+MONTHS = 12
+
+
+class CustomerReviewReport(models.AbstractModel):
+    """Values of the *Customer Review* PDF: one commercial entity per page,
+    in the current company."""
+
+    _name = "report.customer_tiering.report_customer_review"
+    _description = "Customer Review Report"
+
+    @api.model
+    def _get_report_values(self, docids, data=None):
+        partners = self.env["res.partner"].browse(docids).commercial_partner_id
+        company = self.env.company
+        first_month = fields.Date.context_today(self).replace(day=1) - relativedelta(months=MONTHS - 1)
+        months = [first_month + relativedelta(months=offset) for offset in range(MONTHS)]
+        revenue = self._monthly_revenue(partners, company, first_month)
+        return {
+            "doc_ids": partners.ids,
+            "doc_model": "res.partner",
+            "docs": partners.with_company(company),
+            "company": company,
+            "currency": company.currency_id,
+            "months": months,
+            "revenue": {
+                partner.id: [revenue.get((partner.id, month), 0.0) for month in months] for partner in partners
+            },
+            "tier_history": self._history("customer.tier.history", partners, company),
+            "stage_history": self._history("customer.lifecycle.history", partners, company),
+            "followups": {
+                partner.id: partner.activity_ids.sorted("date_deadline")
+                for partner in partners.with_context(active_test=True)
+            },
+        }
+
+    def _monthly_revenue(self, partners, company, first_month):
+        """{(entity, month): untaxed revenue net of credit notes}, from one grouped query."""
+        self.env["account.move"].flush_model()
+        rows = self.env.execute_query(
+            SQL(
+                """
+                SELECT commercial_partner_id, date_trunc('month', invoice_date)::date, sum(amount_untaxed_signed)
+                  FROM account_move
+                 WHERE commercial_partner_id = ANY(%s) AND company_id = %s AND state = 'posted'
+                   AND move_type IN ('out_invoice', 'out_refund') AND invoice_date >= %s
+                 GROUP BY 1, 2
+                """,
+                partners.ids,
+                company.id,
+                first_month,
+            )
+        )
+        return {(partner_id, month): amount for partner_id, month, amount in rows}
+
+    def _history(self, model, partners, company):
+        records = self.env[model].search(
+            [("partner_id", "in", partners.ids), ("company_id", "=", company.id)], order="date desc, id desc"
+        )
+        return {partner.id: records.filtered(lambda r, p=partner: r.partner_id == p)[:10] for partner in partners}

@@ -1,0 +1,85 @@
+from datetime import date
+
+from odoo.tests import tagged
+
+from .common import TieringInvoiceCommon
+
+
+@tagged("post_install", "-at_install")
+class TestAnalysis(TieringInvoiceCommon):
+    """The SQL-view reports read what the job and the ledger wrote."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.config.points_start_date = date(2020, 1, 1)
+        Partner = cls.env["res.partner"]
+        cls.alpha = Partner.create({"name": "Alpha", "is_company": True})
+        cls.beta = Partner.create({"name": "Beta", "is_company": True})
+        cls.gamma = Partner.create({"name": "Gamma", "is_company": True})
+        for partner, amount, day in (
+            (cls.alpha, 1000.0, "2026-01-10"),
+            (cls.alpha, 500.0, "2026-03-05"),
+            (cls.beta, 200.0, "2026-01-20"),
+            (cls.gamma, 300.0, "2026-02-14"),
+        ):
+            cls.post_invoice(partner, amount, day)
+        cls.cron.method_direct_trigger()
+
+    def test_customer_analysis_by_tier_and_stage(self):
+        Analysis = self.env["customer.tiering.analysis"]
+        rows = Analysis.search([("company_id", "=", self.company.id)])
+        self.assertEqual(rows.partner_id, self.alpha | self.beta | self.gamma)
+        alpha = rows.filtered(lambda r: r.partner_id == self.alpha)
+        self.assertRecordValues(
+            alpha,
+            [
+                {
+                    "tier_id": self.alpha.tier_id.id,
+                    "lifecycle_stage": self.alpha.lifecycle_stage,
+                    "revenue_total": 1500.0,
+                    "loyalty_points": 1500.0,
+                    "customer_count": 1,
+                }
+            ],
+        )
+        by_tier = dict(Analysis._read_group([("company_id", "=", self.company.id)], ["tier_id"], ["revenue_total:sum"]))
+        self.assertEqual(sum(by_tier.values()), 2000.0)
+        customers = self.alpha | self.beta | self.gamma
+        for tier, revenue in by_tier.items():
+            self.assertEqual(revenue, sum(customers.filtered(lambda p, t=tier: p.tier_id == t).mapped("revenue_total")))
+
+    def test_retention_by_cohort(self):
+        rows = self.env["customer.cohort.analysis"].search([("company_id", "=", self.company.id)])
+        self.assertRecordValues(
+            rows,
+            [
+                {
+                    "cohort": date(2026, 1, 1),
+                    "month": date(2026, 1, 1),
+                    "months_since": 0,
+                    "cohort_customers": 2,
+                    "active_customers": 2,
+                    "retention_rate": 1.0,
+                    "churn_rate": 0.0,
+                },
+                {
+                    "cohort": date(2026, 1, 1),
+                    "month": date(2026, 3, 1),
+                    "months_since": 2,
+                    "cohort_customers": 2,
+                    "active_customers": 1,
+                    "retention_rate": 0.5,
+                    "churn_rate": 0.5,
+                },
+                {
+                    "cohort": date(2026, 2, 1),
+                    "month": date(2026, 2, 1),
+                    "months_since": 0,
+                    "cohort_customers": 1,
+                    "active_customers": 1,
+                    "retention_rate": 1.0,
+                    "churn_rate": 0.0,
+                },
+            ],
+        )
