@@ -5,7 +5,7 @@
     "category": "Sales/CRM",
     "author": "customer_tiering developers",
     "license": "LGPL-3",
-    "depends": ["contacts", "mail", "account", "sale_management", "sale_loyalty"],
+    "depends": ["contacts", "mail", "account", "sale_management", "sale_loyalty", "board"],
     "external_dependencies": {"python": ["numpy", "pandas", "scipy"]},
     "data": [
         "security/customer_tiering_security.xml",
@@ -24,6 +24,7 @@
         "views/res_partner_views.xml",
         "report/customer_tiering_analysis_views.xml",
         "report/customer_review_report.xml",
+        "views/customer_tiering_dashboard_views.xml",
         "views/customer_tiering_menus.xml",
         "wizard/customer_points_adjustment_views.xml",
     ],

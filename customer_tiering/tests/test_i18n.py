@@ -3,7 +3,7 @@ from pathlib import Path
 
 import polib
 
-from odoo.tests import TransactionCase, tagged
+from odoo.tests import TransactionCase, new_test_user, tagged
 from odoo.tools.translate import trans_export
 
 I18N = Path(__file__).parents[1] / "i18n"
@@ -40,3 +40,27 @@ class TestTranslations(TransactionCase):
         company = self.env["res.company"].create({"name": "Shanghai Co"})
         tier_a = env["customer.tier"].search([("company_id", "=", company.id), ("code", "=", "A")])
         self.assertEqual(tier_a.name, "A - 重点客户", "tiers of new companies are named in every installed language")
+
+    def test_chinese_user_gets_chinese_menus_selections_and_report(self):
+        self.env["res.lang"]._activate_lang("zh_CN")
+        self.env["ir.module.module"].search([("name", "=", "customer_tiering")])._update_translations(["zh_CN"])
+        user = new_test_user(
+            self.env,
+            login="zh_cn_user",
+            groups="base.group_user,customer_tiering.group_customer_tiering_user",
+            lang="zh_CN",
+        )
+        env = self.env(user=user, context={"lang": user.lang})
+        menus = env["ir.ui.menu"].search(
+            [("id", "child_of", env.ref("customer_tiering.customer_tiering_menu_root").id)]
+        )
+        self.assertIn("我的跟进", menus.mapped("name"))
+        self.assertIn("仪表板", menus.mapped("name"))
+        stages = dict(env["res.partner"].fields_get(["lifecycle_stage"], ["selection"])["lifecycle_stage"]["selection"])
+        self.assertEqual(stages["sleeping"], "沉睡")
+        partner = self.env["res.partner"].create({"name": "上海客户", "is_company": True})
+        html, _format = env["ir.actions.report"]._render_qweb_html(
+            "customer_tiering.report_customer_review", partner.ids
+        )
+        self.assertIn("客户评估", html.decode())
+        self.assertIn("最近 12 个月收入", html.decode())
