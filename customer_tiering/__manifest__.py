@@ -27,6 +27,8 @@
         "views/customer_tiering_dashboard_views.xml",
         "views/customer_tiering_menus.xml",
         "wizard/customer_points_adjustment_views.xml",
+        "report/tier_summary_report.xml",
+        "wizard/customer_tier_summary_wizard_views.xml",
     ],
     "assets": {
         "web.assets_backend": [

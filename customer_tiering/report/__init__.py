@@ -1,1 +1,1 @@
-from . import customer_cohort_analysis, customer_review_report, customer_tiering_analysis
+from . import customer_cohort_analysis, customer_review_report, customer_tiering_analysis, tier_summary_report

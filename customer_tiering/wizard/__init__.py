@@ -1,1 +1,1 @@
-from . import customer_points_adjustment
+from . import customer_points_adjustment, customer_tier_summary_wizard

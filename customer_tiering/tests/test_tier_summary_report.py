@@ -1,0 +1,63 @@
+from datetime import date
+
+from odoo import fields
+from odoo.exceptions import ValidationError
+from odoo.tests import tagged
+
+from .common import TieringInvoiceCommon
+
+REPORT = "customer_tiering.report_tier_summary"
+
+
+@tagged("post_install", "-at_install")
+class TestTierSummary(TieringInvoiceCommon):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        Partner = cls.env["res.partner"]
+        cls.loyal = Partner.create({"name": "Loyal Buyer", "is_company": True})
+        cls.lapsed = Partner.create({"name": "Lapsed Buyer", "is_company": True})
+        cls.newcomer = Partner.create({"name": "Newcomer", "is_company": True})
+        for partner, amount, day in (
+            (cls.loyal, 800.0, "2025-12-01"),
+            (cls.lapsed, 100.0, "2025-12-15"),
+            (cls.loyal, 900.0, "2026-02-01"),
+            (cls.newcomer, 300.0, "2026-03-01"),
+        ):
+            cls.post_invoice(partner, amount, day)
+        cls.cron.method_direct_trigger()
+        cls.lapsed.tier_id = cls.tier_a  # a manual move inside the period
+        # The period ends today, to hold the manual move.
+        cls.today = fields.Date.today()
+        cls.wizard = cls.env["customer.tier.summary.wizard"].create(
+            {"date_from": date(2026, 1, 1), "date_to": cls.today}
+        )
+        cls.company.external_report_layout_id = cls.env.ref("web.external_layout_standard")
+
+    def values(self):
+        data = {"company_id": self.company.id, "date_from": "2026-01-01", "date_to": str(self.today)}
+        return self.env["report.customer_tiering.report_tier_summary"]._get_report_values(self.wizard.ids, data)
+
+    def test_kpis(self):
+        values = self.values()
+        self.assertEqual(values["total_revenue"], 1200.0, "only the period's invoices")
+        self.assertEqual(sum(row["customers"] for row in values["tier_rows"]), 3)
+        self.assertAlmostEqual(sum(row["share"] for row in values["tier_rows"]), 1.0)
+        self.assertEqual((values["previous_buyers"], values["retained"]), (2, 1), "the lapsed buyer did not come back")
+        self.assertEqual(values["retention_rate"], 0.5)
+        old_tier = self.history(self.lapsed)[0].new_tier_id
+        self.assertEqual(values["moves"], {(old_tier.id, self.tier_a.id): 1})
+
+    def test_printed_summary(self):
+        action = self.wizard.action_print()
+        self.assertEqual(action["report_name"], REPORT)
+        html, _format = self.env["ir.actions.report"]._render_qweb_html(REPORT, self.wizard.ids, data=action["data"])
+        html = html.decode()
+        self.assertIn("Tier Summary", html)
+        self.assertIn("1,200.00", html)
+        self.assertIn("Retention Rate", html)
+        self.assertIn("<span>50.0</span>%", html)
+
+    def test_period_must_be_ordered(self):
+        with self.assertRaises(ValidationError):
+            self.wizard.date_from = fields.Date.add(self.today, days=1)
