@@ -4,7 +4,7 @@ BENCH_CUSTOMERS ?= 100000
 BENCH_INVOICES ?= 1000000
 export BENCH_CUSTOMERS BENCH_INVOICES
 
-.PHONY: demo test bench lint setup
+.PHONY: demo test bench lint setup screenshots
 
 demo:  ## serve Odoo 18 with the add-on and a demo customer base on http://localhost:8069
 	@scripts/demo.sh
@@ -14,6 +14,9 @@ test:  ## the whole suite against real Odoo and PostgreSQL, in a fresh database
 
 bench:  ## bulk-generated data, full reclassification timed against a per-partner ORM baseline
 	@scripts/bench.sh
+
+screenshots:  ## retake the app page's screenshots from the demo database (after make demo)
+	@scripts/screenshots.sh
 
 lint:  ## ruff and pylint-odoo
 	@scripts/lint.sh

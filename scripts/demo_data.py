@@ -1,43 +1,69 @@
 """make demo: a realistic customer base for the demo database.
 
-A few hundred companies with contacts and two years of posted invoices and
-credit notes, spread the way real sales are (few large buyers, many small
-ones, some who stopped buying), then one reclassification so that every screen
-shows tiers. Run by scripts/demo.sh: python scripts/demo_data.py CONFIG DATABASE
+Real purchase histories: a random sample of the CDNOW customers (Fader,
+Hardie and Lee 2005, shipped with the tests, MIT licence) with their dates
+shifted so that the data ends today, turned into companies with contacts and
+posted invoices. Then the demo users, and one run of every job, so that every
+screen shows data. Run by scripts/demo.sh: python scripts/demo_data.py CONFIG DATABASE
 """
 
 import random
 import sys
-from datetime import date, timedelta
+from collections import defaultdict
+from datetime import date, datetime, timedelta
+from pathlib import Path
 
 import odoo
 from odoo import SUPERUSER_ID, Command, api
 
-CUSTOMERS = 300
+CUSTOMERS = 500
 SEED = 20241101
+CDNOW = Path(__file__).parents[1] / "customer_tiering" / "tests" / "data" / "CDNOW_sample.txt"
+CDNOW_END = date(1998, 6, 30)
+#: CDNOW sold CDs to consumers; the demo company sells to businesses.
+AMOUNT_SCALE = 20
 CITIES = ["Shanghai", "Shenzhen", "Hangzhou", "Chengdu", "Suzhou", "Guangzhou", "Beijing", "Wuhan"]
 TRADES = ["Trading", "Electronics", "Foods", "Textiles", "Logistics", "Machinery", "Retail", "Packaging"]
+#: login, name, language, groups
+USERS = [
+    (
+        "manager",
+        "Zhou Min",
+        "en_US",
+        ["sales_team.group_sale_manager", "customer_tiering.group_customer_tiering_manager"],
+    ),
+    ("li.wei", "Li Wei", "en_US", ["sales_team.group_sale_salesman", "customer_tiering.group_customer_tiering_user"]),
+    (
+        "emma.stone",
+        "Emma Stone",
+        "en_US",
+        ["sales_team.group_sale_salesman", "customer_tiering.group_customer_tiering_user"],
+    ),
+    ("wang.fang", "王芳", "zh_CN", ["sales_team.group_sale_salesman", "customer_tiering.group_customer_tiering_user"]),
+]
 
 
-def salespeople(env):
+def demo_users(env):
+    """A manager and three salespeople, one of whom works in Chinese; the
+    password is the login."""
+    env["res.lang"]._activate_lang("zh_CN")
+    env["ir.module.module"].search([("state", "=", "installed")])._update_translations(["zh_CN"])
     users = env["res.users"].with_context(no_reset_password=True)
-    team = [("li.wei", "Li Wei"), ("emma.stone", "Emma Stone")]
-    found = users.search([("login", "in", [login for login, _name in team])])
-    missing = [(login, name) for login, name in team if login not in found.mapped("login")]
-    return found | users.create(
+    found = users.search([("login", "in", [login for login, *_rest in USERS])])
+    missing = [row for row in USERS if row[0] not in found.mapped("login")]
+    created = users.create(
         [
             {
                 "login": login,
                 "name": name,
                 "password": login,
-                "groups_id": [
-                    Command.link(env.ref("sales_team.group_sale_salesman").id),
-                    Command.link(env.ref("customer_tiering.group_customer_tiering_user").id),
-                ],
+                "lang": lang,
+                "groups_id": [Command.link(env.ref(group).id) for group in groups],
             }
-            for login, name in missing
+            for login, name, lang, groups in missing
         ]
     )
+    return (found | created).filtered(lambda user: user.login != "manager")
 
 
 def customers(env, rng, sellers):
@@ -62,22 +88,28 @@ def customers(env, rng, sellers):
     return partners
 
 
-def invoice_plan(rng, partners, today):
-    """(partner, date, amount, is_refund) tuples: a Pareto-like size per
-    customer, a buying rhythm, and a share of customers who stopped buying."""
+def cdnow_histories(rng):
+    """A random sample of CDNOW customers: a list of [(date, amount)] each."""
+    histories = defaultdict(list)
+    for line in CDNOW.read_text().splitlines():
+        customer, _index, day, _quantity, amount = line.split()
+        histories[customer].append((datetime.strptime(day, "%Y%m%d").date(), float(amount)))
+    sample = rng.sample(sorted(histories), CUSTOMERS)
+    return [histories[customer] for customer in sample]
+
+
+def invoice_plan(histories, partners, today):
+    """(partner, date, amount, is_refund) tuples: each partner buys what its
+    CDNOW customer bought, shifted to end today; a few returns."""
+    shift = today - CDNOW_END
     plan = []
-    start = today - timedelta(days=730)
-    for partner in partners:
-        size = rng.paretovariate(1.3) * 800
-        interval = rng.choice([30, 45, 60, 90, 120, 180])
-        stopped = start + timedelta(days=rng.randint(120, 730)) if rng.random() < 0.25 else today
-        day = start + timedelta(days=rng.randint(0, 400))
-        while day <= stopped:
-            amount = round(size * rng.uniform(0.5, 1.5), 2)
-            plan.append((partner, day, amount, False))
-            if rng.random() < 0.04:
-                plan.append((partner, min(day + timedelta(days=7), today), round(amount * 0.3, 2), True))
-            day += timedelta(days=max(1, int(rng.expovariate(1 / interval))))
+    for partner, history in zip(partners, histories, strict=True):
+        for index, (day, amount) in enumerate(history):
+            if amount <= 0:
+                continue
+            plan.append((partner, day + shift, round(amount * AMOUNT_SCALE, 2), False))
+            if index % 17 == 16:
+                plan.append((partner, min(day + shift + timedelta(days=7), today), round(amount * 6, 2), True))
     return plan
 
 
@@ -125,14 +157,14 @@ def main(config_path, database):
     rng = random.Random(SEED)
     with registry.cursor() as cr:
         env = api.Environment(cr, SUPERUSER_ID, {})
-        sellers = salespeople(env)
+        sellers = demo_users(env)
         partners = customers(env, rng, sellers)
-        posted = post(env, invoice_plan(rng, partners, date.today()))
+        posted = post(env, invoice_plan(cdnow_histories(rng), partners, date.today()))
         lock_strategic(env, partners)
         env["customer.tiering.job"]._reclassify(env.company)
         award_points(env)
         env["customer.followup.job"]._cron_followup()
-        print(f"demo data: {len(partners)} customers, {posted} posted invoices and credit notes")
+        print(f"demo data: {len(partners)} CDNOW customers, {posted} posted invoices and credit notes")
 
 
 if __name__ == "__main__":
