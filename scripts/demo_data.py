@@ -164,6 +164,7 @@ def main(config_path, database):
         env["customer.tiering.job"]._reclassify(env.company)
         award_points(env)
         env["customer.followup.job"]._cron_followup()
+        env["customer.followup.digest"]._cron_digest()
         print(f"demo data: {len(partners)} CDNOW customers, {posted} posted invoices and credit notes")
 
 
