@@ -11,9 +11,9 @@ DEFAULT_WARNING_DAYS = 14
 
 
 class CustomerCareJob(models.AbstractModel):
-    """Care touches (birthdays, holidays), dormancy warnings and the weekly
-    digest. Each touch is logged once per customer, occasion and year under a
-    unique key, so re-runs and concurrent runs never touch anyone twice."""
+    """Care touches (birthdays, holidays) and dormancy warnings. Each touch is
+    logged once per customer, occasion and year under a unique key, so re-runs
+    and concurrent runs never touch anyone twice."""
 
     _name = "customer.care.job"
     _description = "Customer Care Job"
@@ -28,7 +28,10 @@ class CustomerCareJob(models.AbstractModel):
     def _care_birthdays(self, config, today):
         """A/B customers' salespeople are asked to call ahead of the day;
         C customers get the birthday email on the day."""
-        label = self.env._("Birthday")
+
+        def label(lang):
+            return self.with_context(lang=lang).env._("Birthday")
+
         for channel, day in (("activity", today + timedelta(days=config.care_lead_days)), ("email", today)):
             partners = self._channel_partners(config, self._birthday_partners(day), channel)
             self._touch(config, partners, "birthday", day, channel, label)
@@ -43,7 +46,14 @@ class CustomerCareJob(models.AbstractModel):
             for channel, day in (("activity", lead_day), ("email", today)):
                 if care_date.date == day:
                     partners = self._channel_partners(config, entities, channel)
-                    self._touch(config, partners, f"care:{care_date.id}", day, channel, care_date.name)
+                    self._touch(
+                        config,
+                        partners,
+                        f"care:{care_date.id}",
+                        day,
+                        channel,
+                        lambda lang, care_date=care_date: care_date.with_context(lang=lang).name,
+                    )
 
     def _birthday_partners(self, day):
         """Commercial entities born on ``day``'s month and day (29 February
@@ -74,6 +84,8 @@ class CustomerCareJob(models.AbstractModel):
         return partners
 
     def _touch(self, config, partners, occasion, day, channel, label):
+        """``label(lang)`` names the occasion in a language: emails go out in
+        the customer's, activities in the cron user's."""
         partners = self._log(config, partners, occasion, day, channel)
         if not partners:
             return
@@ -83,13 +95,15 @@ class CustomerCareJob(models.AbstractModel):
                 if occasion == "birthday"
                 else "customer_tiering.mail_template_care_occasion"
             )
-            template.with_context(care_occasion=label).send_mail_batch(partners.ids)
+            for lang, group in partners.grouped("lang").items():
+                template.with_context(care_occasion=label(lang)).send_mail_batch(group.ids)
         else:
+            occasion_name = label(self.env.lang)
             self._create_care_activities(
                 partners,
-                self.env._("%(occasion)s: greet the customer", occasion=label),
+                self.env._("%(occasion)s: greet the customer", occasion=occasion_name),
                 day,
-                self.env._("Care touch for %(occasion)s on %(date)s.", occasion=label, date=day),
+                self.env._("Care touch for %(occasion)s on %(date)s.", occasion=occasion_name, date=day),
             )
 
     def _log(self, config, partners, occasion, day, channel):

@@ -45,6 +45,17 @@ class TieringInvoiceCommon(AccountTestInvoicingCommon):
         move.action_post()
         return move
 
+    @classmethod
+    def classified_customers(cls, sales):
+        """Companies that bought ``sales`` ({name: [(amount, date)]}), after
+        one run of the nightly job: {name: partner}."""
+        partners = {name: cls.env["res.partner"].create({"name": name, "is_company": True}) for name in sales}
+        for name, invoices in sales.items():
+            for amount, day in invoices:
+                cls.post_invoice(partners[name], amount, day)
+        cls.cron.method_direct_trigger()
+        return partners
+
     def run_cron(self):
         self.cron.method_direct_trigger()
 

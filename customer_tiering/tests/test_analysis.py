@@ -13,18 +13,14 @@ class TestAnalysis(TieringInvoiceCommon):
     def setUpClass(cls):
         super().setUpClass()
         cls.config.points_start_date = date(2020, 1, 1)
-        Partner = cls.env["res.partner"]
-        cls.alpha = Partner.create({"name": "Alpha", "is_company": True})
-        cls.beta = Partner.create({"name": "Beta", "is_company": True})
-        cls.gamma = Partner.create({"name": "Gamma", "is_company": True})
-        for partner, amount, day in (
-            (cls.alpha, 1000.0, "2026-01-10"),
-            (cls.alpha, 500.0, "2026-03-05"),
-            (cls.beta, 200.0, "2026-01-20"),
-            (cls.gamma, 300.0, "2026-02-14"),
-        ):
-            cls.post_invoice(partner, amount, day)
-        cls.cron.method_direct_trigger()
+        customers = cls.classified_customers(
+            {
+                "Alpha": [(1000.0, "2026-01-10"), (500.0, "2026-03-05")],
+                "Beta": [(200.0, "2026-01-20")],
+                "Gamma": [(300.0, "2026-02-14")],
+            }
+        )
+        cls.alpha, cls.beta, cls.gamma = customers.values()
 
     def test_customer_analysis_by_tier_and_stage(self):
         Analysis = self.env["customer.tiering.analysis"]

@@ -81,6 +81,19 @@ class TestCareJob(TieringInvoiceCommon):
             self.env["customer.care.date"].search(copy["domain"]).date, festival.date + relativedelta(years=1)
         )
 
+    def test_holiday_email_in_the_customers_language(self):
+        self.env["res.lang"]._activate_lang("zh_CN")
+        self.env["ir.module.module"].search([("name", "=", "customer_tiering")])._update_translations(["zh_CN"])
+        self.standard.lang = "zh_CN"
+        festival = self.env["customer.care.date"].search(
+            [("company_id", "=", self.company.id), ("name", "=", "Spring Festival")]
+        )
+        festival.update_field_translations("name", {"zh_CN": "春节"})
+        self.job._care_dates(self.config, festival.date)
+        mail = self.mails(self.standard, "春节")
+        self.assertIn("致以温馨祝福", mail.subject)
+        self.assertIn("值此", mail.body_html)
+
     def test_default_care_dates(self):
         dates = self.env["customer.care.date"].search([("company_id", "=", self.company.id)])
         self.assertEqual(len(dates), 2)

@@ -14,18 +14,14 @@ class TestTierSummary(TieringInvoiceCommon):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        Partner = cls.env["res.partner"]
-        cls.loyal = Partner.create({"name": "Loyal Buyer", "is_company": True})
-        cls.lapsed = Partner.create({"name": "Lapsed Buyer", "is_company": True})
-        cls.newcomer = Partner.create({"name": "Newcomer", "is_company": True})
-        for partner, amount, day in (
-            (cls.loyal, 800.0, "2025-12-01"),
-            (cls.lapsed, 100.0, "2025-12-15"),
-            (cls.loyal, 900.0, "2026-02-01"),
-            (cls.newcomer, 300.0, "2026-03-01"),
-        ):
-            cls.post_invoice(partner, amount, day)
-        cls.cron.method_direct_trigger()
+        customers = cls.classified_customers(
+            {
+                "Loyal Buyer": [(800.0, "2025-12-01"), (900.0, "2026-02-01")],
+                "Lapsed Buyer": [(100.0, "2025-12-15")],
+                "Newcomer": [(300.0, "2026-03-01")],
+            }
+        )
+        cls.loyal, cls.lapsed, cls.newcomer = customers.values()
         cls.lapsed.tier_id = cls.tier_a  # a manual move inside the period
         # The period ends today, to hold the manual move.
         cls.today = fields.Date.today()
