@@ -256,13 +256,11 @@ class ResPartner(models.Model):
             )
         return result
 
-    # ---------------------------------------------------------------- actions
-
     # ---------------------------------------------------------- tier resources
 
     def _apply_tier_resources(self, mode):
-        """Give customers their tier's salesperson, sales team and pricelist
-        (``auto``), or ask the tier's account manager to (``suggest``)."""
+        """Give customers their tier's salesperson and pricelist (``auto``),
+        or ask the tier's account manager to (``suggest``)."""
         for tier, partners in self.grouped("tier_id").items():
             values = tier._resource_values()
             if not values:
@@ -296,6 +294,8 @@ class ResPartner(models.Model):
         """Apply the current tier's resources now (managers)."""
         self._check_tiering_write({"tier_id": True})
         self.filtered("is_tiering_entity")._apply_tier_resources("auto")
+
+    # ---------------------------------------------------------------- actions
 
     def action_view_points_card(self):
         """The points card and its history lines."""
