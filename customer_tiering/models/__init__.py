@@ -13,6 +13,7 @@ from . import (
     customer_tier_history,
     customer_tiering_config,
     customer_tiering_job,
+    customer_tiering_lock,
     loyalty_card,
     loyalty_history,
     loyalty_program,

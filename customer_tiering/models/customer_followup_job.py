@@ -26,11 +26,15 @@ class CustomerFollowupJob(models.AbstractModel):
     @api.model
     def _cron_followup(self):
         today = fields.Date.context_today(self)
-        for policy in self.env["customer.service.policy"].search([]):  # pylint: disable=no-search-all
-            self.with_company(policy.company_id)._run_policy(policy, today)
         configs = self.env["customer.tiering.config"]._for_companies(self.env["res.company"].search([]))  # pylint: disable=no-search-all
+        policies = self.env["customer.service.policy"].search([])  # pylint: disable=no-search-all
         for config in configs:
-            self.env["customer.care.job"].with_company(config.company_id)._run_care(config, today)
+            company = config.company_id
+            with self.env["customer.tiering.lock"]._exclusive("followup", company) as acquired:
+                if acquired:
+                    for policy in policies.filtered(lambda p, c=company: p.company_id == c):
+                        self.with_company(company)._run_policy(policy, today)
+                    self.env["customer.care.job"].with_company(company)._run_care(config, today)
 
     def _run_policy(self, policy, today):
         """Create the policy's due activities; returns how many."""

@@ -331,9 +331,11 @@ class CustomerLoyaltyLedger(models.AbstractModel):
     def _cron_loyalty(self):
         today = fields.Date.context_today(self)
         for config in self._configs(self.env["res.company"].search([])).values():  # pylint: disable=no-search-all
-            ledger = self.with_company(config.company_id)
-            ledger._catch_up(config)
-            ledger._expire(config, today)
+            with self.env["customer.tiering.lock"]._exclusive("loyalty", config.company_id) as acquired:
+                if acquired:
+                    ledger = self.with_company(config.company_id)
+                    ledger._catch_up(config)
+                    ledger._expire(config, today)
 
     def _catch_up(self, config):
         """Award posted documents that were missed, and void those no longer posted."""

@@ -319,13 +319,14 @@ class CustomerTieringConfig(models.Model):
     def action_reclassify(self):
         """Reclassify now, for managers (those who may write the settings)."""
         self.check_access("write")
-        self.env["customer.tiering.job"].sudo()._reclassify(self.company_id)
-        return {
-            "type": "ir.actions.client",
-            "tag": "display_notification",
-            "params": {
-                "type": "success",
-                "message": self.env._("Customers reclassified."),
-                "next": {"type": "ir.actions.client", "tag": "soft_reload"},
-            },
-        }
+        if not self.env["customer.tiering.job"].sudo()._reclassify(self.company_id):
+            return _notification("warning", self.env._("A reclassification is already running; try again later."))
+        return _notification("success", self.env._("Customers reclassified."))
+
+
+def _notification(kind, message):
+    return {
+        "type": "ir.actions.client",
+        "tag": "display_notification",
+        "params": {"type": kind, "message": message, "next": {"type": "ir.actions.client", "tag": "soft_reload"}},
+    }

@@ -115,9 +115,14 @@ class CustomerTieringJob(models.AbstractModel):
 
     @api.model
     def _reclassify(self, companies):
-        configs = self.env["customer.tiering.config"]._for_companies(companies)
-        for config in configs:
-            self.with_company(config.company_id)._reclassify_company(config)
+        """Reclassify each company that no other run is reclassifying; returns those done."""
+        done = self.env["res.company"]
+        for config in self.env["customer.tiering.config"]._for_companies(companies):
+            with self.env["customer.tiering.lock"]._exclusive("reclassify", config.company_id) as acquired:
+                if acquired:
+                    self.with_company(config.company_id)._reclassify_company(config)
+                    done |= config.company_id
+        return done
 
     def _reclassify_company(self, config):
         company = config.company_id

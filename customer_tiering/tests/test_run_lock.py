@@ -1,0 +1,56 @@
+from odoo.tests import tagged
+
+from ..models.customer_tiering_lock import _job_key
+from .common import TieringInvoiceCommon
+
+
+@tagged("post_install", "-at_install")
+class TestRunLock(TieringInvoiceCommon):
+    """A run that finds another run of the same job and company skips it."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.customer = cls.classified_customers({"Locked Out": []})["Locked Out"]
+        cls.post_invoice(cls.customer, 500.0, "2026-06-01")
+
+    def other_run(self, job):
+        """Another worker's connection holding ``job`` for the company until the returned release()."""
+        cr = self.registry.cursor()
+        key = (_job_key(job), self.company.id)
+        cr.execute("SELECT pg_advisory_lock(%s, %s)", key)
+
+        def release():
+            cr.execute("SELECT pg_advisory_unlock(%s, %s)", key)
+            cr.close()
+
+        self.addCleanup(lambda: cr.closed or release())
+        return release
+
+    def test_reclassification_skips_a_company_being_reclassified(self):
+        release = self.other_run("reclassify")
+        self.run_cron()
+        self.assertFalse(self.customer.tier_id)
+        self.assertEqual(self.config.action_reclassify()["params"]["type"], "warning")
+        release()
+        self.assertEqual(self.config.action_reclassify()["params"]["type"], "success")
+        self.assertTrue(self.customer.tier_id)
+
+    def test_followup_run_skips_a_company_being_followed_up(self):
+        self.customer.write({"tier_id": self.tier_a.id, "user_id": self.env.user.id})
+        release = self.other_run("followup")
+        self.env.ref("customer_tiering.ir_cron_followup").method_direct_trigger()
+        self.assertFalse(self.customer.activity_ids)
+        release()
+        self.env.ref("customer_tiering.ir_cron_followup").method_direct_trigger()
+        self.assertTrue(self.customer.activity_ids)
+
+    def test_lock_is_released_after_the_run(self):
+        Lock = self.env["customer.tiering.lock"]
+        with Lock._exclusive("loyalty", self.company) as acquired:
+            self.assertTrue(acquired)
+        with self.registry.cursor() as cr:
+            key = (_job_key("loyalty"), self.company.id)
+            cr.execute("SELECT pg_try_advisory_lock(%s, %s)", key)
+            self.assertTrue(cr.fetchone()[0], "another worker may now run")
+            cr.execute("SELECT pg_advisory_unlock(%s, %s)", key)
