@@ -25,6 +25,8 @@ TIERING_FIELDS = [
 RISK_LEVELS = [("low", "Low"), ("medium", "Medium"), ("high", "High")]
 #: Only tiering managers may write these (the job writes with raw SQL).
 PROTECTED_FIELDS = set(TIERING_FIELDS)
+#: Portal and public users read none of the add-on's fields, not even on their own partner.
+INTERNAL = "base.group_user"
 
 
 class ResPartner(models.Model):
@@ -33,28 +35,33 @@ class ResPartner(models.Model):
     # Company-dependent: a customer shared by two companies has a tier in each.
     # No index on the jsonb columns: a btree over whole per-company dicts serves
     # no query of the add-on and slows every bulk write.
-    tier_id = fields.Many2one("customer.tier", company_dependent=True, tracking=True, copy=False, index=False)
-    tier_color = fields.Integer(related="tier_id.color")
+    tier_id = fields.Many2one(
+        "customer.tier", company_dependent=True, tracking=True, copy=False, index=False, groups=INTERNAL
+    )
+    tier_color = fields.Integer(related="tier_id.color", groups=INTERNAL)
     tier_locked = fields.Boolean(
         company_dependent=True,
         tracking=True,
         index=False,
         help="A locked tier is never changed by the nightly job until the lock ends.",
+        groups=INTERNAL,
     )
-    tier_lock_reason = fields.Char(string="Lock Reason", company_dependent=True, index=False)
+    tier_lock_reason = fields.Char(string="Lock Reason", company_dependent=True, index=False, groups=INTERNAL)
     tier_lock_until = fields.Date(
         string="Locked Until",
         company_dependent=True,
         index=False,
         help="The lock ends after this date; empty means until unlocked by hand.",
+        groups=INTERNAL,
     )
-    tier_since = fields.Date(readonly=True, company_dependent=True, index=False)
+    tier_since = fields.Date(readonly=True, company_dependent=True, index=False, groups=INTERNAL)
     tier_demotion_since = fields.Date(
         readonly=True,
         string="Demotion Pending Since",
         company_dependent=True,
         index=False,
         help="First day the customer qualified for a lower tier, during the demotion grace period.",
+        groups=INTERNAL,
     )
     purchase_count = fields.Integer(
         readonly=True,
@@ -62,9 +69,14 @@ class ResPartner(models.Model):
         company_dependent=True,
         index=False,
         help="Lifetime posted customer invoices.",
+        groups=INTERNAL,
     )
-    first_purchase_date = fields.Date(readonly=True, string="First Purchase", company_dependent=True, index=False)
-    last_purchase_date = fields.Date(readonly=True, string="Last Purchase", company_dependent=True, index=False)
+    first_purchase_date = fields.Date(
+        readonly=True, string="First Purchase", company_dependent=True, index=False, groups=INTERNAL
+    )
+    last_purchase_date = fields.Date(
+        readonly=True, string="Last Purchase", company_dependent=True, index=False, groups=INTERNAL
+    )
     revenue_total = fields.Float(
         readonly=True,
         string="Lifetime Revenue",
@@ -72,6 +84,7 @@ class ResPartner(models.Model):
         index=False,
         digits="Account",
         help="Net untaxed invoiced revenue in company currency, credit notes deducted.",
+        groups=INTERNAL,
     )
     revenue_window = fields.Float(
         readonly=True,
@@ -80,21 +93,46 @@ class ResPartner(models.Model):
         index=False,
         digits="Account",
         help="Net untaxed revenue over the trailing window set in the tiering settings.",
+        groups=INTERNAL,
     )
-    avg_order_value = fields.Float(string="Average Invoice", digits="Account", compute="_compute_avg_order_value")
+    avg_order_value = fields.Float(
+        string="Average Invoice", digits="Account", compute="_compute_avg_order_value", groups=INTERNAL
+    )
     rfm_recency_days = fields.Integer(
         string="Days Since Last Purchase",
         compute="_compute_rfm_recency_days",
+        groups=INTERNAL,
     )
-    rfm_r = fields.Integer(readonly=True, string="Recency Score", company_dependent=True, index=False, aggregator="avg")
+    rfm_r = fields.Integer(
+        readonly=True,
+        string="Recency Score",
+        company_dependent=True,
+        index=False,
+        aggregator="avg",
+        groups=INTERNAL,
+    )
     rfm_f = fields.Integer(
-        readonly=True, string="Frequency Score", company_dependent=True, index=False, aggregator="avg"
+        readonly=True,
+        string="Frequency Score",
+        company_dependent=True,
+        index=False,
+        aggregator="avg",
+        groups=INTERNAL,
     )
     rfm_m = fields.Integer(
-        readonly=True, string="Monetary Score", company_dependent=True, index=False, aggregator="avg"
+        readonly=True,
+        string="Monetary Score",
+        company_dependent=True,
+        index=False,
+        aggregator="avg",
+        groups=INTERNAL,
     )
-    lifecycle_stage = fields.Selection(STAGES, company_dependent=True, tracking=True, readonly=True, index=False)
-    lifecycle_stage_since = fields.Date(company_dependent=True, tracking=True, readonly=True, index=False)
+    lifecycle_stage = fields.Selection(
+        STAGES, company_dependent=True, tracking=True, readonly=True, index=False, groups=INTERNAL
+    )
+    lifecycle_stage_since = fields.Date(
+        company_dependent=True, tracking=True, readonly=True, index=False, groups=INTERNAL
+    )
     p_alive = fields.Float(
         string="P(alive)",
         company_dependent=True,
@@ -102,6 +140,7 @@ class ResPartner(models.Model):
         index=False,
         aggregator="avg",
         help="Probability that the customer has not silently left, from the company's fitted model.",
+        groups=INTERNAL,
     )
     churn_risk = fields.Float(
         company_dependent=True,
@@ -109,8 +148,11 @@ class ResPartner(models.Model):
         index=False,
         aggregator="avg",
         help="Probability of no purchase within the churn horizon of the settings.",
+        groups=INTERNAL,
     )
-    churn_risk_level = fields.Selection(RISK_LEVELS, company_dependent=True, readonly=True, index=False)
+    churn_risk_level = fields.Selection(
+        RISK_LEVELS, company_dependent=True, readonly=True, index=False, groups=INTERNAL
+    )
     expected_purchases_90d = fields.Float(
         string="Expected Purchases (90 days)",
         company_dependent=True,
@@ -118,6 +160,7 @@ class ResPartner(models.Model):
         index=False,
         aggregator="sum",
         help="Expected purchase days in the next 90 days.",
+        groups=INTERNAL,
     )
     clv_predicted = fields.Float(
         string="Predicted CLV",
@@ -126,9 +169,13 @@ class ResPartner(models.Model):
         index=False,
         digits="Account",
         help="Expected net revenue over the CLV horizon of the settings, discounted.",
+        groups=INTERNAL,
     )
     clv_historic = fields.Float(
-        string="Historic CLV", related="revenue_total", help="Net revenue so far: the lifetime revenue."
+        string="Historic CLV",
+        related="revenue_total",
+        help="Net revenue so far: the lifetime revenue.",
+        groups=INTERNAL,
     )
     value_at_risk = fields.Float(
         company_dependent=True,
@@ -136,28 +183,35 @@ class ResPartner(models.Model):
         index=False,
         digits="Account",
         help="Predicted CLV times churn risk: who to call first.",
+        groups=INTERNAL,
     )
     tiering_date = fields.Datetime(
         string="Tiering Computed On",
         compute="_compute_tiering_date",
         help="When the tiering job last computed the values of this company's customers.",
+        groups=INTERNAL,
     )
-    birthday = fields.Date(help="For birthday wishes (生日祝福): the year is not needed but a date is.")
+    birthday = fields.Date(
+        help="For birthday wishes (生日祝福): the year is not needed but a date is.", groups=INTERNAL
+    )
     tier_card_id = fields.Many2one(
         "loyalty.card",
         string="Points Card",
         compute="_compute_loyalty_points",
         help="The card of the commercial entity in this company's points program.",
+        groups=INTERNAL,
     )
     loyalty_points = fields.Float(
         compute="_compute_loyalty_points",
         digits=(16, 2),
         help="Balance of the commercial entity's card in this company's points program.",
+        groups=INTERNAL,
     )
     is_tiering_entity = fields.Boolean(
         string="Is Commercial Entity",
         compute="_compute_is_tiering_entity",
         search="_search_is_tiering_entity",
+        groups=INTERNAL,
     )
 
     @api.depends("revenue_total", "purchase_count")

@@ -152,3 +152,18 @@ class TestTieringAccess(HttpCase):
         self.assertEqual((policy.company_id, policy.tier_ids), (self.env.company, self.tier_a))
         [values] = self.rpc("tier_user", "tier_user_pw", "customer.service.policy", "read", [policy_id], ["name"])
         self.assertEqual(values["name"], "Weekly call for A")
+
+    def test_portal_user_reads_nothing_of_the_add_on(self):
+        portal = new_test_user(self.env, login="tier_portal", password="tier_portal_pw", groups="base.group_portal")
+        portal.partner_id.parent_id = self.partner
+        own_company = self.partner.with_user(portal)
+        for field in ("tier_id", "churn_risk", "clv_predicted", "loyalty_points", "lifecycle_stage"):
+            with self.subTest(field=field), self.assertRaises(AccessError):
+                own_company.read([field])
+        self.assertEqual(own_company.read(["name"])[0]["name"], "Strategic Co", "the partner itself stays readable")
+        for model in ("customer.tier", "customer.tier.history", "customer.service.policy", "customer.tiering.analysis"):
+            with self.subTest(model=model), self.assertRaises(AccessError):
+                self.env[model].with_user(portal).search([])
+        with self.assertRaises(Fault) as caught:
+            self.rpc("tier_portal", "tier_portal_pw", "res.partner", "read", [self.partner.id], ["tier_id"])
+        self.assertEqual(caught.exception.faultCode, RPC_FAULT_CODE_ACCESS_ERROR, caught.exception.faultString)
