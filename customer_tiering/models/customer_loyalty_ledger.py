@@ -416,6 +416,44 @@ class CustomerLoyaltyLedger(models.AbstractModel):
         if not getattr(threading.current_thread(), "testing", False):
             self.env.cr.commit()  # pylint: disable=invalid-commit
 
+    # ------------------------------------------------------------ merge
+    @api.model
+    def _merge_tier_cards(self, src_partners, dst_partner):
+        """Merge the customers' tier cards of each program into one card of
+        ``dst_partner``: the entries move to it (their keys prefixed with the
+        card they came from, so they stay unique) and so do the points. The
+        emptied cards stop being tier cards and are archived."""
+        Card = self.env["loyalty.card"].with_context(active_test=False)
+        cards = Card.search([("partner_id", "in", (src_partners | dst_partner).ids), ("is_tier_card", "=", True)])
+        for _program, program_cards in cards.grouped("program_id").items():
+            final = program_cards.filtered(lambda c: c.partner_id == dst_partner)[:1] or program_cards[:1]
+            others = program_cards - final
+            if others:
+                self._move_entries(others, final)
+            final.partner_id = dst_partner
+
+    def _move_entries(self, cards, final):
+        self.env["loyalty.history"].flush_model()
+        self.env["loyalty.card"].flush_model()
+        self.env.cr.execute(
+            SQL(
+                """
+                UPDATE loyalty_history
+                   SET card_id = %(final)s,
+                       points_key = CASE WHEN points_key IS NOT NULL THEN 'card' || card_id || ':' || points_key END
+                 WHERE card_id = ANY(%(cards)s);
+                UPDATE loyalty_card
+                   SET points = points + (SELECT COALESCE(sum(points), 0) FROM loyalty_card WHERE id = ANY(%(cards)s))
+                 WHERE id = %(final)s;
+                UPDATE loyalty_card SET points = 0, is_tier_card = FALSE, active = FALSE WHERE id = ANY(%(cards)s);
+                """,
+                final=final.id,
+                cards=cards.ids,
+            )
+        )
+        self.env["loyalty.card"].invalidate_model()
+        self.env["loyalty.history"].invalidate_model()
+
     # ------------------------------------------------------------ adjustments
     @api.model
     def _adjust(self, partner, points, reason, key):

@@ -236,6 +236,31 @@ class TestLoyaltyPoints(TieringInvoiceCommon):
         self.assertFalse(order.applied_coupon_ids)
         self.assertFalse(order.order_line.filtered("reward_id"), "no reward paid with another customer's points")
 
+    # ------------------------------------------------------------ merge
+    def test_merge_keeps_every_entry_on_one_card(self):
+        duplicate = self.env["res.partner"].create({"name": "Key Account (duplicate)", "is_company": True})
+        self.post_invoice(self.customer, 100.0, "2026-03-01")  # 200 points at tier A
+        invoice = self.post_invoice(duplicate, 50.0, "2026-03-02")  # 50 points without a tier
+        entries = self.card().history_ids | self.card(duplicate).history_ids
+        merger = new_test_user(
+            self.env,
+            login="points_merger",
+            groups="base.group_erp_manager,base.group_partner_manager,account.group_account_invoice",
+        )
+        self.assertFalse(merger.has_group("customer_tiering.group_customer_tiering_manager"))
+        self.env["base.partner.merge.automatic.wizard"].with_user(merger)._merge(
+            (self.customer | duplicate).ids, dst_partner=self.customer, extra_checks=False
+        )
+        card = self.card()
+        self.assertEqual(card.points, 250.0)
+        self.assertEqual(card.history_ids, entries, "no entry lost or deleted")
+        self.assertFalse(duplicate.exists())
+        self.assertEqual(self.customer.tier_id, self.tier_a, "merging leaves company-dependent values to the job")
+        self.env["customer.loyalty.ledger"]._catch_up(self.config)
+        self.assertEqual(card.points, 250.0, "merged documents are not counted again")
+        invoice.button_cancel()
+        self.assertEqual(card.points, 200.0, "and still reverse exactly what they earned")
+
     # ------------------------------------------------------------ companies
     def test_two_companies_two_balances(self):
         company_2 = self.company_data_2["company"]
