@@ -20,6 +20,8 @@ class CustomerTier(models.Model):
     _name = "customer.tier"
     _description = "Customer Tier"
     _order = "company_id, sequence, id"
+    # Imports and quick searches find a tier by its code ("A") as well as its name.
+    _rec_names_search = ["name", "code"]
     _check_company_auto = True
 
     name = fields.Char(required=True, translate=True)
