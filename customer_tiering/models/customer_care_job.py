@@ -135,47 +135,44 @@ class CustomerCareJob(models.AbstractModel):
 
     def _create_care_activities(self, partners, summary, deadline, note):
         followup = self.env["customer.followup.job"]
-        todo = self.env.ref("mail.mail_activity_data_todo")
-        values = [
-            {
-                "res_model_id": self.env["ir.model"]._get_id("res.partner"),
-                "res_id": partner.id,
-                "activity_type_id": todo.id,
-                "summary": summary,
-                "note": Markup("<p>%s</p>") % escape(note),
-                "date_deadline": deadline,
-                "user_id": user.id,
-                "automated": True,
-            }
-            for partner in partners
-            if (user := followup._responsible(partner))
-        ]
-        followup._create_activities(values)
+        note = Markup("<p>%s</p>") % escape(note)
+        followup._create_activities(
+            [
+                followup._partner_activity(partner, user, summary, note, deadline)
+                for partner in partners
+                if (user := followup._responsible(partner))
+            ]
+        )
 
     # ------------------------------------------------------------ dormancy
     def _dormancy_warnings(self, config, today):
         """Warn the salesperson when a customer's next purchase is overdue
         enough that it will soon count as sleeping: once per purchase."""
         Partner = self.env["res.partner"].with_company(config.company_id)
+        followup = self.env["customer.followup.job"]
         by_last_purchase = defaultdict(list)
         asleep_on = {}
         for partner_id, last_purchase, day in self._about_to_sleep(config, today):
             by_last_purchase[last_purchase].append(partner_id)
             asleep_on[partner_id] = day
+        values = []
         for last_purchase, partner_ids in by_last_purchase.items():
+            summary = self.env._("About to fall asleep: no purchase since %(date)s", date=last_purchase)
             occasion = f"dormancy:{last_purchase}"
             for partner in self._log(config, Partner.browse(partner_ids), occasion, last_purchase, "activity"):
-                self._create_care_activities(
-                    partner,
-                    self.env._("About to fall asleep: no purchase since %(date)s", date=last_purchase),
-                    asleep_on[partner.id],
-                    self.env._(
+                if user := followup._responsible(partner):
+                    note = self.env._(
                         "At its usual rhythm %(partner)s should have bought again; it counts as sleeping from "
                         "%(date)s.",
                         partner=partner.name,
                         date=asleep_on[partner.id],
-                    ),
-                )
+                    )
+                    values.append(
+                        followup._partner_activity(
+                            partner, user, summary, Markup("<p>%s</p>") % escape(note), asleep_on[partner.id]
+                        )
+                    )
+        followup._create_activities(values)
 
     def _about_to_sleep(self, config, today):
         """(entity, last purchase, day it falls asleep) for active customers

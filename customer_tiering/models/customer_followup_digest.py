@@ -45,20 +45,8 @@ class CustomerFollowupDigest(models.AbstractModel):
                     }
                 )
             else:
-                self.env["customer.followup.job"]._create_activities(
-                    [
-                        {
-                            "res_model_id": self.env["ir.model"]._get_id("res.partner"),
-                            "res_id": partner.id,
-                            "activity_type_id": self.env.ref("mail.mail_activity_data_todo").id,
-                            "summary": subject,
-                            "note": body,
-                            "date_deadline": today,
-                            "user_id": user.id,
-                            "automated": True,
-                        }
-                    ]
-                )
+                followup = self.env["customer.followup.job"]
+                followup._create_activities([followup._partner_activity(partner, user, subject, body, today)])
 
     def _sections(self, config, today):
         """{user: {"due": n, "overdue": n, "at_risk": partners, "moves": history}}."""

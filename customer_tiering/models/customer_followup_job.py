@@ -150,16 +150,29 @@ class CustomerFollowupJob(models.AbstractModel):
             ),
             touch=env._("last touch %(days)s days ago", days=days) if last_touch else env._("never touched"),
         )
+        return self._partner_activity(
+            partner,
+            user,
+            policy.summary or policy.name,
+            (policy.note or Markup("")) + Markup("<p>%s</p>") % escape(why),
+            today + timedelta(days=policy.deadline_days),
+            activity_type=policy.activity_type_id,
+            service_policy_id=policy.id,
+        )
+
+    @api.model
+    def _partner_activity(self, partner, user, summary, note, deadline, activity_type=None, **extra):
+        """Values of an automated activity on ``partner`` for ``user``, a to-do unless told otherwise."""
         return {
             "res_model_id": self.env["ir.model"]._get_id("res.partner"),
             "res_id": partner.id,
-            "activity_type_id": policy.activity_type_id.id,
-            "summary": policy.summary or policy.name,
-            "note": (policy.note or Markup("")) + Markup("<p>%s</p>") % escape(why),
-            "date_deadline": today + timedelta(days=policy.deadline_days),
+            "activity_type_id": (activity_type or self.env.ref("mail.mail_activity_data_todo")).id,
+            "summary": summary,
+            "note": note,
+            "date_deadline": deadline,
             "user_id": user.id,
-            "service_policy_id": policy.id,
             "automated": True,
+            **extra,
         }
 
     def _create_activities(self, values):

@@ -328,21 +328,17 @@ class ResPartner(models.Model):
                 partners._suggest_tier_resources(tier, details)
 
     def _suggest_tier_resources(self, tier, details):
-        todo = self.env.ref("mail.mail_activity_data_todo")
-        values = [
-            {
-                "res_model_id": self.env["ir.model"]._get_id("res.partner"),
-                "res_id": partner.id,
-                "activity_type_id": todo.id,
-                "summary": self.env._("Apply the resources of tier %s", tier.name),
-                "note": self.env._("Suggested for the new tier: %s", details),
-                "user_id": (tier.user_id or partner.user_id).id,
-                "automated": True,
-            }
-            for partner in self
-            if tier.user_id or partner.user_id
-        ]
-        self.env["mail.activity"].sudo().with_context(mail_activity_quick_update=True).create(values)
+        followup = self.env["customer.followup.job"]
+        summary = self.env._("Apply the resources of tier %s", tier.name)
+        note = self.env._("Suggested for the new tier: %s", details)
+        today = fields.Date.context_today(self)
+        followup._create_activities(
+            [
+                followup._partner_activity(partner, user, summary, note, today)
+                for partner in self
+                if (user := followup._responsible(partner, tier.user_id))
+            ]
+        )
 
     def action_apply_tier_resources(self):
         """Apply the current tier's resources now (managers)."""

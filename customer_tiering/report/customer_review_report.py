@@ -32,10 +32,7 @@ class CustomerReviewReport(models.AbstractModel):
             },
             "tier_history": self._history("customer.tier.history", partners, company),
             "stage_history": self._history("customer.lifecycle.history", partners, company),
-            "followups": {
-                partner.id: partner.activity_ids.sorted("date_deadline")
-                for partner in partners.with_context(active_test=True)
-            },
+            "followups": {partner.id: partner.activity_ids.sorted("date_deadline") for partner in partners},
         }
 
     def _monthly_revenue(self, partners, company, first_month):

@@ -1,5 +1,3 @@
-from collections import Counter
-
 from odoo import api, fields, models
 from odoo.tools import SQL
 
@@ -19,7 +17,7 @@ class TierSummaryReport(models.AbstractModel):
         days = (date_to - date_from).days + 1
         previous = (fields.Date.subtract(date_from, days=days), fields.Date.subtract(date_from, days=1))
         tiers = self.env["customer.tier"].search([("company_id", "=", company.id)], order="sequence, id")
-        customers = self._customers(company)
+        customers, clv, at_risk, stages = self._tier_figures(company)
         revenue = self._revenue_by_tier(company, date_from, date_to)
         total_revenue = sum(revenue.values()) or 0.0
         buyers, retained = self._retention(company, previous, (date_from, date_to))
@@ -35,19 +33,17 @@ class TierSummaryReport(models.AbstractModel):
             "tier_rows": [
                 {
                     "tier": tier,
-                    "customers": len(customers.filtered(lambda p, t=tier: p.tier_id == t)),
+                    "customers": customers.get(tier, 0),
                     "revenue": revenue.get(tier.id, 0.0),
                     "share": revenue.get(tier.id, 0.0) / total_revenue if total_revenue else 0.0,
-                    "clv": sum(customers.filtered(lambda p, t=tier: p.tier_id == t).mapped("clv_predicted")),
-                    "at_risk": len(
-                        customers.filtered(lambda p, t=tier: p.tier_id == t and p.churn_risk_level == "high")
-                    ),
+                    "clv": clv.get(tier, 0.0),
+                    "at_risk": at_risk.get(tier, 0),
                 }
                 for tier in tiers
             ],
             "total_revenue": total_revenue,
-            "stages": Counter(customers.mapped("lifecycle_stage")),
-            "stage_labels": dict(customers._fields["lifecycle_stage"]._description_selection(self.env)),
+            "stages": stages,
+            "stage_labels": dict(self.env["res.partner"]._fields["lifecycle_stage"]._description_selection(self.env)),
             "moves": self._moves(company, date_from, date_to, tiers),
             "previous_buyers": buyers,
             "retained": retained,
@@ -55,11 +51,19 @@ class TierSummaryReport(models.AbstractModel):
             "points": self._points(company, date_from, date_to),
         }
 
-    def _customers(self, company):
+    def _tier_figures(self, company):
+        """Customers, predicted CLV and customers at high risk per tier, and
+        customers per stage, grouped by the customer analysis view."""
+        Analysis = self.env["customer.tiering.analysis"]
+        domain = [("company_id", "=", company.id), ("tier_id", "!=", False)]
+        groups = Analysis._read_group(domain, ["tier_id"], ["__count", "clv_predicted:sum"])
+        at_risk = Analysis._read_group(domain + [("churn_risk_level", "=", "high")], ["tier_id"], ["__count"])
+        stages = Analysis._read_group(domain, ["lifecycle_stage"], ["__count"])
         return (
-            self.env["res.partner"]
-            .with_company(company)
-            .search([("is_tiering_entity", "=", True), ("tier_id", "!=", False)])
+            {tier: count for tier, count, _clv in groups},
+            {tier: clv for tier, _count, clv in groups},
+            dict(at_risk),
+            dict(stages),
         )
 
     def _revenue_by_tier(self, company, date_from, date_to):
