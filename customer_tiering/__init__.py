@@ -4,3 +4,9 @@ from . import models, report, wizard
 def _post_init_hook(env):
     """Give the companies that existed before the install their tiers and settings."""
     env["res.company"].search([])._customer_tiering_setup()
+
+
+def _uninstall_hook(env):
+    """Customers keep the points they earned: the Customer Rewards programs
+    stay, as plain loyalty programs, and a reinstall takes them back."""
+    env["loyalty.program"]._keep_tier_programs(env["customer.tiering.config"].search([]))

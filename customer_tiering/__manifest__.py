@@ -1,7 +1,7 @@
 {
     "name": "Customer Tiering",
     "summary": "A/B/C customer tiers, lifecycle stages, churn risk, CLV and loyalty points from your own invoices",
-    "version": "18.0.1.1.0",
+    "version": "18.0.1.2.0",
     "category": "Sales/CRM",
     "author": "customer_tiering developers",
     "license": "LGPL-3",
@@ -39,5 +39,6 @@
         ],
     },
     "post_init_hook": "_post_init_hook",
+    "uninstall_hook": "_uninstall_hook",
     "application": True,
 }

@@ -1,7 +1,7 @@
 """make bench: bulk-generate customers and posted invoices with SQL, time the
-full reclassification, the first points catch-up and a follow-up run
-(medians of several runs) and a naive per-partner ORM baseline on a sample,
-and print one BENCH line.
+full reclassification, an incremental one the next day, the first points
+catch-up and a follow-up run (medians of several runs) and a naive
+per-partner ORM baseline on a sample, and print one BENCH line.
 
 Run by scripts/bench.sh inside the project's virtualenv, against a database
 where customer_tiering is installed: python scripts/bench.py CONFIG DATABASE
@@ -17,6 +17,7 @@ import time
 from datetime import timedelta
 
 from dateutil.relativedelta import relativedelta
+from freezegun import freeze_time
 
 import odoo
 from odoo import SUPERUSER_ID, api, fields
@@ -87,6 +88,53 @@ def generate(env, customers, invoices):
     cr.execute("ANALYZE account_move")
     cr.commit()
     return list(range(first_id, last_id + 1))
+
+
+def new_invoices(env, partner_ids, day):
+    """An invoice dated ``day`` for one customer in a hundred."""
+    company = env.company
+    journal = env["account.journal"].search([("type", "=", "sale"), ("company_id", "=", company.id)], limit=1)
+    env.cr.execute(
+        SQL(
+            """
+            INSERT INTO account_move (journal_id, company_id, currency_id, date, invoice_date, state, move_type,
+                                      auto_post, partner_id, commercial_partner_id, amount_untaxed,
+                                      amount_untaxed_signed, amount_total, amount_total_signed, name,
+                                      create_date, write_date)
+            SELECT %(journal)s, %(company)s, %(currency)s, %(day)s, %(day)s, 'posted', 'out_invoice', 'no', p, p,
+                   500, 500, 500, 500, 'BENCH/NEW/' || p, now(), now()
+              FROM unnest(%(partners)s::int[]) AS p
+            """,
+            journal=journal.id,
+            company=company.id,
+            currency=company.currency_id.id,
+            day=day,
+            partners=partner_ids[::100],
+        )
+    )
+    return len(partner_ids[::100])
+
+
+def time_incremental(env, partner_ids):
+    """The next night's run after a committed full one: 1% of the customers
+    bought, and the clock moved one day. Rolled back afterwards."""
+    env["customer.tiering.job"]._reclassify(env.company, full=True)
+    env.cr.commit()
+    vacuum(env.cr.dbname)
+    tomorrow = fields.Date.context_today(env["res.partner"]) + timedelta(days=1)
+    runs = []
+    for _ in range(REPEATS):
+        with env.cr.savepoint(flush=False) as savepoint:
+            buyers = new_invoices(env, partner_ids, tomorrow)
+            with freeze_time(tomorrow):
+                start = time.perf_counter()
+                env["customer.tiering.job"]._reclassify(env.company)
+                env.flush_all()
+                runs.append(time.perf_counter() - start)
+            savepoint.rollback()
+        env.invalidate_all()
+    print(f"incremental runs after {buyers} customers bought (s): " + ", ".join(f"{run:.2f}" for run in runs))
+    return statistics.median(runs)
 
 
 def vacuum(database):
@@ -234,6 +282,7 @@ def main(config_path, database, customers, invoices):
         fit_s = statistics.median(time_fit(env) for _ in range(REPEATS))
         points_s = statistics.median(time_points_catch_up(env) for _ in range(REPEATS))
         followup_s = statistics.median(time_followup(env, partner_ids) for _ in range(REPEATS))
+        incremental_s = time_incremental(env, partner_ids)
         sample = partner_ids[:: max(1, len(partner_ids) // SAMPLE)][:SAMPLE]
         baseline_s = orm_baseline(env, sample)
         per_partner = baseline_s / len(sample)
@@ -247,7 +296,7 @@ def main(config_path, database, customers, invoices):
     print(
         f"BENCH customers={customers} invoices={invoices} full_s={full_s:.2f} "
         f"peak_rss_mb={peak_rss_mb:.0f} speedup_vs_orm={estimate / full_s:.1f} fit_s={fit_s:.2f} "
-        f"points_s={points_s:.2f} followup_s={followup_s:.2f}"
+        f"points_s={points_s:.2f} followup_s={followup_s:.2f} incremental_s={incremental_s:.2f}"
     )
 
 

@@ -12,7 +12,7 @@ Likelihoods use ``gammaln`` and log-sum-exp; parameters are fitted on a log
 scale with ``scipy.optimize.minimize``.
 """
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -279,14 +279,76 @@ class ChurnSettings:
 
 @dataclass(frozen=True)
 class Prediction:
-    """Per-customer scores and how they were obtained."""
+    """Per-customer scores and how they were obtained: the fitted models, or
+    the heuristic with the company's typical purchase interval."""
 
-    scores: pd.DataFrame
+    scores: pd.DataFrame | None
     method: str
     count_model: CountModel | None = None
     spend_model: SpendModel | None = None
     fallback: str = ""
     n_repeaters: int = 0
+    interval: float = 90.0
+
+    def score(self, summary, settings, expected_days=90):
+        """The scores of ``summary`` under this fit: the same models or
+        heuristic, other customers or a later day."""
+        x, t_x, T, m, spend = _arrays(*(summary[column] for column in ("x", "t_x", "T", "m", "spend")))
+        if self.count_model is None:
+            interval = self.interval
+
+            def expected(days):
+                return heuristic_expected_purchases(days, x, t_x, T, interval)
+
+            value = np.maximum(spend, 0.0)
+        else:
+            count_model = self.count_model
+
+            def expected(days):
+                return expected_purchases(count_model, days, x, t_x, T)
+
+            value = expected_spend(self.spend_model, x, m)
+        alive, risk = self.alive_and_risk(x, t_x, T, settings.horizon_days)
+        return pd.DataFrame(
+            {
+                "p_alive": alive,
+                "churn_risk": risk,
+                "expected_purchases": expected(expected_days),
+                "clv_predicted": discounted_value(expected, value, settings.clv_months, settings.annual_discount),
+            },
+            index=summary.index,
+        )
+
+    def alive_and_risk(self, x, t_x, T, horizon):
+        """P(alive) and churn risk alone: what the stages and risk levels need."""
+        if self.count_model is None:
+            return heuristic_p_alive(x, t_x, T, self.interval), heuristic_churn_risk(horizon, x, t_x, T, self.interval)
+        return p_alive(self.count_model, x, t_x, T), churn_risk(self.count_model, horizon, x, t_x, T)
+
+    def to_state(self):
+        """The fit without the scores, as JSON-ready values."""
+        state = asdict(replace(self, scores=None))
+        del state["scores"]
+        return _plain(state)
+
+    @classmethod
+    def from_state(cls, state):
+        count_model, spend_model = state.get("count_model"), state.get("spend_model")
+        return cls(
+            None,
+            **{
+                **state,
+                "count_model": count_model and CountModel(**count_model),
+                "spend_model": spend_model and SpendModel(**spend_model),
+            },
+        )
+
+
+def _plain(value):
+    """``value`` with NumPy scalars made Python ones, for JSON."""
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    return value.item() if isinstance(value, np.generic) else value
 
 
 def predict(summary, settings, expected_days=90):
@@ -297,45 +359,18 @@ def predict(summary, settings, expected_days=90):
     ``summary`` has ``x``, ``t_x``, ``T`` (days), ``m`` (mean net spend of the
     repeat purchase days) and ``spend`` (mean net spend of all purchase days).
     """
-    x, t_x, T, m, spend = _arrays(*(summary[column] for column in ("x", "t_x", "T", "m", "spend")))
+    fit = _fit_models(summary, settings)
+    return replace(fit, scores=fit.score(summary, settings, expected_days))
+
+
+def _fit_models(summary, settings):
+    x, t_x, T, m = _arrays(*(summary[column] for column in ("x", "t_x", "T", "m")))
     repeaters = int((x > 0).sum())
+    heuristic = Prediction(None, HEURISTIC, n_repeaters=repeaters, interval=typical_interval(x, t_x))
     if repeaters < settings.min_repeaters:
-        return _heuristic(summary.index, x, t_x, T, spend, settings, expected_days, FALLBACK_FEW_REPEATERS, repeaters)
+        return replace(heuristic, fallback=FALLBACK_FEW_REPEATERS)
     count_model = fit_count_model(x, t_x, T, settings.method)
     spend_model = fit_spend_model(x, m)
     if not (count_model.converged and spend_model.converged):
-        return _heuristic(summary.index, x, t_x, T, spend, settings, expected_days, FALLBACK_NOT_CONVERGED, repeaters)
-    scores = pd.DataFrame(
-        {
-            "p_alive": p_alive(count_model, x, t_x, T),
-            "churn_risk": churn_risk(count_model, settings.horizon_days, x, t_x, T),
-            "expected_purchases": expected_purchases(count_model, expected_days, x, t_x, T),
-            "clv_predicted": discounted_value(
-                lambda days: expected_purchases(count_model, days, x, t_x, T),
-                expected_spend(spend_model, x, m),
-                settings.clv_months,
-                settings.annual_discount,
-            ),
-        },
-        index=summary.index,
-    )
-    return Prediction(scores, settings.method, count_model, spend_model, n_repeaters=repeaters)
-
-
-def _heuristic(index, x, t_x, T, spend, settings, expected_days, reason, repeaters):
-    interval = typical_interval(x, t_x)
-    scores = pd.DataFrame(
-        {
-            "p_alive": heuristic_p_alive(x, t_x, T, interval),
-            "churn_risk": heuristic_churn_risk(settings.horizon_days, x, t_x, T, interval),
-            "expected_purchases": heuristic_expected_purchases(expected_days, x, t_x, T, interval),
-            "clv_predicted": discounted_value(
-                lambda days: heuristic_expected_purchases(days, x, t_x, T, interval),
-                np.maximum(spend, 0.0),
-                settings.clv_months,
-                settings.annual_discount,
-            ),
-        },
-        index=index,
-    )
-    return Prediction(scores, HEURISTIC, fallback=reason, n_repeaters=repeaters)
+        return replace(heuristic, fallback=FALLBACK_NOT_CONVERGED)
+    return replace(heuristic, method=settings.method, count_model=count_model, spend_model=spend_model)

@@ -84,3 +84,38 @@ def stages(customers, prior, settings, today):
     stage = pd.Series(stage, index=customers.index, dtype="object").replace("", None)
     since = old_since.where(~differs(stage, old_stage), today).where(stage.notna())
     return pd.DataFrame({"lifecycle_stage": stage, "lifecycle_stage_since": since}, index=customers.index)
+
+
+def review_dates(customers, stages, settings):
+    """Per customer, the days its stage can change by time alone, P(alive)
+    and churn risk aside: a one-time buyer stops being new, tenure makes a
+    buyer loyal, silence makes it churned, a reactivation ends."""
+    first, last = customers["first_purchase_date"], customers["last_purchase_date"]
+    reactivated = stages["lifecycle_stage"].eq(REACTIVATED)
+    return pd.concat(
+        [
+            (first + pd.Timedelta(days=settings.new_days)).where(customers["purchase_days"].eq(1)),
+            first + pd.Timedelta(days=settings.loyal_min_tenure_days),
+            last + pd.Timedelta(days=settings.churned_days),
+            (stages["lifecycle_stage_since"] + pd.Timedelta(days=settings.reactivated_days)).where(reactivated),
+        ],
+        axis=1,
+    )
+
+
+def band_changes(fit, summary, settings, horizon_days, days):
+    """Per customer, the first of the next ``days`` days on which its churn
+    risk level or P(alive) band (sleeping, churned) changes, under ``fit``."""
+    x, t_x, T = (summary[column].to_numpy(dtype="float64") for column in ("x", "t_x", "T"))
+
+    def bands(later):
+        alive, risk = fit.alive_and_risk(x, t_x, T + later, horizon_days)
+        risk_band = np.searchsorted([settings.risk_medium, settings.risk_high], risk, side="right")
+        alive_band = np.searchsorted([settings.churned_p_alive, settings.sleeping_p_alive], alive, side="left")
+        return risk_band * 3 + alive_band
+
+    today = bands(0)
+    first = np.full(len(x), np.nan)
+    for later in range(days, 0, -1):  # the earliest day written last
+        first[bands(later) != today] = later
+    return pd.Series(first, index=summary.index)

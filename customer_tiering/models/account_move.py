@@ -4,6 +4,16 @@ from odoo import models
 class AccountMove(models.Model):
     _inherit = "account.move"
 
+    def init(self):
+        # The incremental tiering run looks up the customer documents written since the last run.
+        self.env.cr.execute(
+            """
+            CREATE INDEX IF NOT EXISTS account_move_customer_write_date_idx
+                ON account_move (write_date) WHERE move_type IN ('out_invoice', 'out_refund')
+            """
+        )
+        return super().init()
+
     def _post(self, soft=True):
         posted = super()._post(soft=soft)
         self.env["customer.loyalty.ledger"].sudo()._award_documents(posted)

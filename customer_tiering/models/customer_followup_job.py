@@ -1,5 +1,4 @@
 import logging
-import threading
 from datetime import timedelta
 
 from markupsafe import Markup, escape
@@ -179,12 +178,11 @@ class CustomerFollowupJob(models.AbstractModel):
         Activity = self.env["mail.activity"].sudo().with_context(mail_activity_quick_update=True)
         cron = self.env["ir.cron"]
         done = 0
+        Lock = self.env["customer.tiering.lock"]
         for batch in split_every(BATCH, values, list):
-            Activity.create(batch)
+            Lock._run_batch(lambda batch=batch: Activity.create(batch))
             done += len(batch)
             cron._notify_progress(done=done, remaining=len(values) - done)
-            if not getattr(threading.current_thread(), "testing", False):
-                self.env.cr.commit()  # pylint: disable=invalid-commit
 
 
 def _days_since(day, today):

@@ -1,4 +1,3 @@
-import threading
 from collections import defaultdict
 from dataclasses import dataclass
 from uuid import uuid4
@@ -364,13 +363,16 @@ class CustomerLoyaltyLedger(models.AbstractModel):
             )
         )
         Move = self.env["account.move"].sudo()
+        Lock = self.env["customer.tiering.lock"]
         # By customer: a chunk moves each card's balance once, and an invoice
         # and its credit notes mostly fall in the same chunk.
-        for chunk in split_every(CHUNK, rows):
-            self._void_documents(Move.browse([move_id for move_id, posted in chunk if not posted]))
-            self._award_documents(Move.browse([move_id for move_id, posted in chunk if posted]))
-            self._commit_chunk()
+        for chunk in split_every(CHUNK, rows, list):
+            Lock._run_batch(lambda chunk=chunk: self._catch_up_chunk(Move, chunk))
             Move.invalidate_model()  # keep memory flat over millions of documents
+
+    def _catch_up_chunk(self, Move, rows):
+        self._void_documents(Move.browse([move_id for move_id, posted in rows if not posted]))
+        self._award_documents(Move.browse([move_id for move_id, posted in rows if posted]))
 
     def _expire(self, config, today):
         """Expire, first earned first expired, what the balance holds beyond
@@ -408,13 +410,7 @@ class CustomerLoyaltyLedger(models.AbstractModel):
             for card_id, excess in rows
         ]
         for chunk in split_every(CHUNK, entries, list):
-            self._insert(chunk)
-            self._commit_chunk()
-
-    def _commit_chunk(self):
-        # Each chunk is consistent on its own: committing bounds what a crash loses.
-        if not getattr(threading.current_thread(), "testing", False):
-            self.env.cr.commit()  # pylint: disable=invalid-commit
+            self.env["customer.tiering.lock"]._run_batch(lambda chunk=chunk: self._insert(chunk))
 
     # ------------------------------------------------------------ merge
     @api.model

@@ -159,6 +159,7 @@ class CustomerServicePolicy(models.Model):
 
     def action_view_activities(self):
         self.ensure_one()
+        self.check_access("read")
         action = self.env["ir.actions.act_window"]._for_xml_id("customer_tiering.mail_activity_action_followups")
         action["domain"] = [("service_policy_id", "=", self.id)]
         action["context"] = {}

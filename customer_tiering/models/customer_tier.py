@@ -16,6 +16,10 @@ DEFAULT_TIERS = (
 )
 
 
+#: What places customers in tiers: a change reclassifies everyone.
+CLASSIFYING_FIELDS = ("min_revenue", "min_rfm_score", "sequence", "active", "company_id")
+
+
 class CustomerTier(models.Model):
     _name = "customer.tier"
     _description = "Customer Tier"
@@ -92,7 +96,24 @@ class CustomerTier(models.Model):
         for tier in self:
             tier.partner_count = counts.get(tier, 0)
 
-    @api.constrains("min_revenue", "min_rfm_score", "sequence", "active", "company_id")
+    @api.model_create_multi
+    def create(self, vals_list):
+        tiers = super().create(vals_list)
+        tiers._request_full_run()
+        return tiers
+
+    def write(self, vals):
+        result = super().write(vals)
+        if vals.keys() & CLASSIFYING_FIELDS:
+            self._request_full_run()
+        return result
+
+    def _request_full_run(self):
+        """Tiers changed: the next run reclassifies every customer of their companies."""
+        configs = self.env["customer.tiering.config"].sudo().search([("company_id", "in", self.company_id.ids)])
+        configs.write({"last_full_run": False})
+
+    @api.constrains(*CLASSIFYING_FIELDS)
     def _check_thresholds(self):
         self.env["customer.tiering.config"]._for_companies(self.company_id)._check_tier_thresholds()
 

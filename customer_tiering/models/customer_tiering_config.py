@@ -1,11 +1,13 @@
 from odoo import api, fields, models
 from odoo.exceptions import ValidationError
 
-from ..engine.btyd import ChurnSettings
+from ..engine.btyd import ChurnSettings, Prediction
 from ..engine.lifecycle import StageSettings
-from ..engine.tiering import TieringSettings
+from ..engine.tiering import Reference, TieringSettings
 from .customer_churn_model import METHODS as FIT_METHODS
 
+#: What the runs write: anything else changed makes the next run a full one.
+RUN_STATE_FIELDS = {"last_run", "last_run_since", "last_full_run", "incremental_reference"}
 METHODS = [
     ("abc", "ABC revenue share"),
     ("rfm", "RFM score bands"),
@@ -148,11 +150,39 @@ class CustomerTieringConfig(models.Model):
         help="Each salesperson's weekly summary of follow-ups, customers at risk and tier changes.",
     )
     last_run = fields.Datetime(string="Last Reclassification", readonly=True)
+    full_run_days = fields.Integer(
+        string="Full Recompute Every (days)",
+        required=True,
+        default=7,
+        help="The nightly run recomputes only the customers with new or changed invoices and orders, and those "
+        "whose stage or risk changes with time. Every this many days it recomputes everyone and refits the "
+        "churn model.",
+    )
+    last_full_run = fields.Datetime(string="Last Full Recompute", readonly=True)
+    last_run_since = fields.Datetime(string="Changes Looked Up Since", readonly=True)
+    incremental_reference = fields.Json(readonly=True)
     tier_ids = fields.One2many("customer.tier", compute="_compute_tier_ids", string="Tiers")
 
     _sql_constraints = [
         ("company_uniq", "unique(company_id)", "Each company has one tiering configuration."),
     ]
+
+    def write(self, vals):
+        # Changed settings apply to every customer at once: next run is full.
+        if vals.keys() - RUN_STATE_FIELDS:
+            vals = {**vals, "last_full_run": False}
+        return super().write(vals)
+
+    def _full_run_due(self, today):
+        return not self.last_full_run or (today - self.last_full_run.date()).days >= self.full_run_days
+
+    def _incremental_reference(self):
+        """(tiering reference, churn fit) of the last full run, or None to run a full one."""
+        state = self.incremental_reference
+        if not state:
+            return None
+        fit = state["fit"] and Prediction.from_state(state["fit"])
+        return Reference(**{key: tuple(value) for key, value in state["tiering"].items()}), fit
 
     @api.depends("company_id")
     def _compute_tier_ids(self):
@@ -183,6 +213,7 @@ class CustomerTieringConfig(models.Model):
         "points_expiry_months",
         "care_lead_days",
         "dormancy_overdue_share",
+        "full_run_days",
     )
     def _check_settings(self):
         for config in self:
@@ -224,6 +255,7 @@ class CustomerTieringConfig(models.Model):
                 config.stage_loyal_min_tenure_days,
                 config.stage_churned_days,
                 config.stage_reactivated_days,
+                config.full_run_days,
             )
             if min(days) < 1:
                 raise ValidationError(self.env._("Horizons, periods and minimum counts must be at least 1."))
@@ -294,7 +326,7 @@ class CustomerTieringConfig(models.Model):
         configs = self.sudo().search([("company_id", "in", companies.ids)])
         missing = companies - configs.company_id
         if missing:
-            programs = self.env["loyalty.program"].sudo()._create_tier_programs(missing)
+            programs = self.env["loyalty.program"].sudo()._tier_programs(missing)
             configs |= self.sudo().create(
                 [
                     {"company_id": company.id, "loyalty_program_id": program.id}
@@ -306,6 +338,7 @@ class CustomerTieringConfig(models.Model):
     @api.model
     def action_open_current(self):
         """Settings of the current company, from the Configuration menu."""
+        self.check_access("read")
         config = self._for_companies(self.env.company)
         return {
             "type": "ir.actions.act_window",
@@ -317,9 +350,9 @@ class CustomerTieringConfig(models.Model):
         }
 
     def action_reclassify(self):
-        """Reclassify now, for managers (those who may write the settings)."""
+        """Reclassify every customer now (a full run), for managers (those who may write the settings)."""
         self.check_access("write")
-        if not self.env["customer.tiering.job"].sudo()._reclassify(self.company_id):
+        if not self.env["customer.tiering.job"].sudo()._reclassify(self.company_id, full=True):
             return _notification("warning", self.env._("A reclassification is already running; try again later."))
         return _notification("success", self.env._("Customers reclassified."))
 

@@ -1,7 +1,7 @@
 import io
 import json
 import logging
-import threading
+from dataclasses import asdict
 
 import pandas as pd
 from dateutil.relativedelta import relativedelta
@@ -37,9 +37,10 @@ STORED_COLUMNS = {
     "expected_purchases_90d": "float8",
     "clv_predicted": "float8",
     "value_at_risk": "float8",
+    "tiering_review_date": "date",
 }
 PRIOR_COLUMNS = {**STORED_COLUMNS, "tier_locked": "bool", "tier_lock_until": "date"}
-DATE_COLUMNS = [name for name, sql_type in PRIOR_COLUMNS.items() if sql_type == "date"]
+DATE_COLUMNS = [*(name for name, sql_type in PRIOR_COLUMNS.items() if sql_type == "date"), "window_first_date"]
 
 
 #: Numeric columns of the sales aggregate, typed even when a company has none.
@@ -85,7 +86,18 @@ STAGE_COLUMNS = {
 }
 
 
-def _chunks(frame, size=CHUNK_SIZE):
+def _only(column, ids):
+    """``AND column = ANY(ids)``, or nothing when every customer counts."""
+    return SQL("AND %s = ANY(%s)", column, ids) if ids is not None else SQL()
+
+
+def _reference_state(result, settings, fit):
+    """What incremental runs score by until the next full run, as JSON."""
+    reference = tiering.reference(result, settings)
+    return {"tiering": asdict(reference), "fit": fit and fit.to_state()}
+
+
+def _chunks(frame, size):
     for start in range(0, len(frame), size):
         yield frame.iloc[start : start + size]
 
@@ -114,30 +126,68 @@ class CustomerTieringJob(models.AbstractModel):
         self._reclassify(self.env["res.company"].search([]))  # pylint: disable=no-search-all
 
     @api.model
-    def _reclassify(self, companies):
-        """Reclassify each company that no other run is reclassifying; returns those done."""
+    def _reclassify(self, companies, full=False):
+        """Reclassify each company that no other run is reclassifying; returns
+        those done. The nightly run is incremental unless ``full`` or a full
+        run is due (see ``customer.tiering.config._full_run_due``)."""
         done = self.env["res.company"]
         for config in self.env["customer.tiering.config"]._for_companies(companies):
             with self.env["customer.tiering.lock"]._exclusive("reclassify", config.company_id) as acquired:
                 if acquired:
-                    self.with_company(config.company_id)._reclassify_company(config)
+                    self.with_company(config.company_id)._reclassify_company(config, full)
                     done |= config.company_id
         return done
 
-    def _reclassify_company(self, config):
+    def _reclassify_company(self, config, full=False):
         company = config.company_id
         today = fields.Date.context_today(self)
-        sales = self._read_sales(company, today - relativedelta(months=config.window_months), today)
-        sales = _append(sales.assign(prospect=False), self._read_prospects(company))
-        prior = self._read_prior(company)
+        since = self._oldest_transaction_start()
+        reference = None if full or config._full_run_due(today) else config._incremental_reference()
+        ids = reference and self._affected(company, config.last_run_since, today)
+        window_start = today - relativedelta(months=config.window_months)
+        sales = self._read_sales(company, window_start, today, ids)
+        sales = _append(sales.assign(prospect=False), self._read_prospects(company, ids))
+        prior = self._read_prior(company, ids)
         tiers = self._tier_frame(config._active_tiers())
-        result = tiering.score(sales, prior, tiers, config._settings(), today)
-        result = result.join(self._lifecycle(config, sales.reindex(result.index), prior, today))
+        settings = config._settings()
+        result = tiering.score(sales, prior, tiers, settings, today, reference and reference[0])
+        sales = sales.reindex(result.index)
+        churn, fit = self._lifecycle(config, sales, prior, today, reference and reference[1])
+        result = result.join(churn)
+        result["tiering_review_date"] = self._review_dates(config, fit, result, sales, prior, today)
         changed = result[tiering.changed_mask(result, prior, STORED_COLUMNS)]
-        _logger.info("Customer tiering for %s: %d customers, %d changed", company.name, len(result), len(changed))
+        _logger.info(
+            "Customer tiering for %s (%s): %d customers, %d changed",
+            company.name,
+            "incremental" if reference else "full",
+            len(result),
+            len(changed),
+        )
         self._write_changes(company, changed, prior)
         self._apply_tier_resources(config, changed, prior)
-        config.sudo().last_run = fields.Datetime.now()
+        run = {"last_run": fields.Datetime.now(), "last_run_since": since}
+        if not reference:
+            run.update(last_full_run=run["last_run"], incremental_reference=_reference_state(result, settings, fit))
+        config.sudo().write(run)
+
+    def _review_dates(self, config, fit, result, sales, prior, today):
+        """The next day on which time alone can change a customer's tier,
+        stage or risk level, for the incremental runs: within the days to
+        the next full run for P(alive) and the risk, whenever for the rest."""
+        settings = config._stage_settings()
+        window_exit = sales["window_first_date"] + pd.DateOffset(months=config.window_months)
+        candidates = [
+            tiering.review_dates(result, prior, window_exit, config._settings()).rename("tier"),
+            lifecycle.review_dates(sales, result, settings),
+        ]
+        buyers = sales[sales["purchase_days"] > 0]
+        if fit and len(buyers):
+            days = lifecycle.band_changes(
+                fit, _btyd_summary(buyers, today), settings, config.churn_horizon_days, config.full_run_days
+            )
+            candidates.append(pd.Timestamp(today) + pd.to_timedelta(days, unit="D"))
+        dates = pd.concat(candidates, axis=1).reindex(result.index)
+        return dates.where(dates > pd.Timestamp(today)).min(axis=1)
 
     def _apply_tier_resources(self, config, changed, prior):
         """Customers the job moved from one tier to another get their new
@@ -151,10 +201,12 @@ class CustomerTieringJob(models.AbstractModel):
         partners = self.env["res.partner"].browse(moved.tolist()).with_company(config.company_id)
         partners._apply_tier_resources(config.tier_resources_mode)
 
-    def _lifecycle(self, config, sales, prior, today):
-        """Churn, CLV and lifecycle stage of every customer who bought, from
-        the company's fitted model, and the fit on record."""
-        scores = self._predict(config, sales[sales["purchase_days"] > 0], today).reindex(sales.index)
+    def _lifecycle(self, config, sales, prior, today, fit=None):
+        """Churn, CLV and lifecycle stage of every customer who bought, and
+        the fit they come from: ``fit``, or a new one, put on record."""
+        buyers = sales[sales["purchase_days"] > 0]
+        fit = fit or self._fit(config, buyers, today)
+        scores = self._scores(config, fit, buyers, today).reindex(sales.index)
         churn = pd.DataFrame(
             {
                 "p_alive": scores["p_alive"].round(4),
@@ -168,14 +220,21 @@ class CustomerTieringJob(models.AbstractModel):
         settings = config._stage_settings()
         churn["churn_risk_level"] = lifecycle.risk_levels(churn["churn_risk"], settings)
         stages = lifecycle.stages(sales.join(churn[["p_alive", "churn_risk_level"]]), prior, settings, today)
-        return churn.join(stages)
+        return churn.join(stages), fit
 
-    def _predict(self, config, buyers, today):
+    def _fit(self, config, buyers, today):
         if buyers.empty:
-            return pd.DataFrame(columns=["p_alive", "churn_risk", "expected_purchases", "clv_predicted"], dtype=float)
+            return None
         prediction = btyd.predict(_btyd_summary(buyers, today), config._churn_settings())
         self._record_fit(config, prediction, len(buyers))
-        return prediction.scores
+        return prediction
+
+    def _scores(self, config, fit, buyers, today):
+        if fit is None or buyers.empty:
+            return pd.DataFrame(columns=["p_alive", "churn_risk", "expected_purchases", "clv_predicted"], dtype=float)
+        if fit.scores is not None:
+            return fit.scores
+        return fit.score(_btyd_summary(buyers, today), config._churn_settings())
 
     def _record_fit(self, config, prediction, n_customers):
         values = {
@@ -207,8 +266,8 @@ class CustomerTieringJob(models.AbstractModel):
 
     # ------------------------------------------------------------------ reads
 
-    def _read_sales(self, company, window_start, today):
-        """Net untaxed company-currency sales per commercial partner."""
+    def _read_sales(self, company, window_start, today, ids=None):
+        """Net untaxed company-currency sales per commercial partner (of ``ids`` only, when given)."""
         self.env["account.move"].flush_model(
             ["commercial_partner_id", "company_id", "state", "move_type", "invoice_date", "amount_untaxed_signed"]
         )
@@ -224,6 +283,7 @@ class CustomerTieringJob(models.AbstractModel):
                    AND m.move_type IN ('out_invoice', 'out_refund')
                    AND m.commercial_partner_id IS NOT NULL
                    AND m.invoice_date <= %(today)s
+                   %(only)s
               GROUP BY m.commercial_partner_id, m.invoice_date
             )
             SELECT partner_id,
@@ -233,13 +293,15 @@ class CustomerTieringJob(models.AbstractModel):
                    SUM(amount)::float8 AS revenue_total,
                    COALESCE(SUM(amount) FILTER (WHERE day > %(start)s), 0)::float8 AS revenue_window,
                    COUNT(*) FILTER (WHERE invoices > 0)::int4 AS purchase_days,
-                   ((array_agg(amount ORDER BY day) FILTER (WHERE invoices > 0))[1])::float8 AS first_day_value
+                   ((array_agg(amount ORDER BY day) FILTER (WHERE invoices > 0))[1])::float8 AS first_day_value,
+                   MIN(day) FILTER (WHERE day > %(start)s) AS window_first_date
               FROM daily
           GROUP BY partner_id
             """,
             company=company.id,
             start=window_start,
             today=today,
+            only=_only(SQL("m.commercial_partner_id"), ids),
         )
         return self._frame(
             query,
@@ -251,10 +313,11 @@ class CustomerTieringJob(models.AbstractModel):
                 "revenue_window",
                 "purchase_days",
                 "first_day_value",
+                "window_first_date",
             ],
         )
 
-    def _read_prospects(self, company):
+    def _read_prospects(self, company, ids=None):
         """Commercial entities without invoices that are customers in the
         making: flagged as customers, or with a quotation or order."""
         self.env["sale.order"].flush_model(["partner_id", "company_id", "state"])
@@ -273,16 +336,20 @@ class CustomerTieringJob(models.AbstractModel):
                         SELECT 1 FROM account_move m
                          WHERE m.commercial_partner_id = p.id AND m.company_id = %(company)s
                            AND m.state = 'posted' AND m.move_type IN ('out_invoice', 'out_refund'))
+               %(only)s
             """,
             company=company.id,
+            only=_only(SQL("p.id"), ids),
         )
         self.env.cr.execute(query)
         ids = pd.Index([row[0] for row in self.env.cr.fetchall()], name="partner_id")
         prospects = pd.DataFrame(0, index=ids, columns=list(SALES_TYPES)).astype(SALES_TYPES)
-        return prospects.assign(first_purchase_date=pd.NaT, last_purchase_date=pd.NaT, prospect=True)
+        return prospects.assign(
+            first_purchase_date=pd.NaT, last_purchase_date=pd.NaT, window_first_date=pd.NaT, prospect=True
+        )
 
-    def _read_prior(self, company):
-        """What is stored for the company's customers that have any value."""
+    def _read_prior(self, company, ids=None):
+        """What is stored for the company's customers (of ``ids`` only, when given) that have any value."""
         # commercial_partner_id too: the writes join on it.
         self.env["res.partner"].flush_model([*PRIOR_COLUMNS, "commercial_partner_id"])
         key = str(company.id)
@@ -297,13 +364,57 @@ class CustomerTieringJob(models.AbstractModel):
              WHERE p.id = p.commercial_partner_id
                AND (p.tier_id ? %(key)s OR p.purchase_count ? %(key)s OR p.tier_locked ? %(key)s
                     OR p.lifecycle_stage ? %(key)s)
+               %(only)s
             """,
             columns=columns,
             key=key,
+            only=_only(SQL("p.id"), ids),
         )
         prior = self._frame(query, list(PRIOR_COLUMNS))
         prior["tier_id"] = prior["tier_id"].astype("Int64")
         return prior
+
+    def _oldest_transaction_start(self):
+        """Where the next incremental run starts looking for changed
+        documents: this run's start, or that of an older transaction still
+        open, whose documents this run cannot see yet."""
+        return self.env.execute_query(
+            SQL(
+                """
+                SELECT LEAST(now(), min(xact_start)) AT TIME ZONE 'UTC'
+                  FROM pg_stat_activity
+                 WHERE datname = current_database()
+                """
+            )
+        )[0][0]
+
+    def _affected(self, company, since, today):
+        """The customers an incremental run recomputes: those with invoices,
+        credit notes or orders written since ``since``, and those due for a
+        review (see ``_review_dates``)."""
+        self.env["account.move"].flush_model(["commercial_partner_id", "company_id", "move_type"])
+        self.env["sale.order"].flush_model(["partner_id", "company_id"])
+        self.env["res.partner"].flush_model(["tiering_review_date", "commercial_partner_id"])
+        review = self.env["res.partner"]._company_value_sql("tiering_review_date", company)
+        rows = self.env.execute_query(
+            SQL(
+                """
+                SELECT m.commercial_partner_id FROM account_move m
+                 WHERE m.write_date >= %(since)s AND m.move_type IN ('out_invoice', 'out_refund')
+                   AND m.company_id = %(company)s AND m.commercial_partner_id IS NOT NULL
+                 UNION
+                SELECT c.commercial_partner_id FROM sale_order o JOIN res_partner c ON c.id = o.partner_id
+                 WHERE o.write_date >= %(since)s AND o.company_id = %(company)s
+                 UNION
+                SELECT id FROM res_partner WHERE %(review)s <= %(today)s AND id = commercial_partner_id
+                """,
+                since=since,
+                company=company.id,
+                review=review,
+                today=fields.Date.to_string(today),
+            )
+        )
+        return [row[0] for row in rows]
 
     def _tier_frame(self, tiers):
         return pd.DataFrame(
@@ -327,23 +438,22 @@ class CustomerTieringJob(models.AbstractModel):
     def _write_changes(self, company, changed, prior):
         """Store ``changed`` chunk by chunk, each chunk with its tier history,
         so that an interrupted run leaves no tier without its history row."""
-        testing = getattr(threading.current_thread(), "testing", False)
-        cron = self.env["ir.cron"]
+        Lock = self.env["customer.tiering.lock"]
+        Lock._commit()  # the model fit, kept when a chunk is retried
         staged = _staging_frame(changed, prior)
         done = 0
-        for chunk in _chunks(staged):
-            self._stage(chunk)
-            self._update_partners(company)
-            self._unlock_expired(company)
-            self._log_history(company)
-            self._track_in_chatter()
+        for chunk in _chunks(staged, CHUNK_SIZE):
+            Lock._run_batch(lambda chunk=chunk: self._write_chunk(company, chunk))
             done += len(chunk)
-            cron._notify_progress(done=done, remaining=len(staged) - done)
-            if not testing:
-                # Each chunk is consistent on its own (tiers with their history):
-                # committing bounds the lock time and the work lost to a crash.
-                self.env.cr.commit()  # pylint: disable=invalid-commit
+            self.env["ir.cron"]._notify_progress(done=done, remaining=len(staged) - done)
         self.env["res.partner"].invalidate_model([*STORED_COLUMNS, "tier_locked", "tier_lock_until"])
+
+    def _write_chunk(self, company, chunk):
+        self._stage(chunk)
+        self._update_partners(company)
+        self._unlock_expired(company)
+        self._log_history(company)
+        self._track_in_chatter()
 
     def _stage(self, chunk):
         """Load a chunk into a temporary table with COPY: one round trip, and

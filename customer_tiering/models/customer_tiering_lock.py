@@ -1,8 +1,12 @@
 import logging
+import random
+import threading
+import time
 import zlib
 from contextlib import contextmanager
 
 from odoo import api, models
+from odoo.service.model import MAX_TRIES_ON_CONCURRENCY_FAILURE, PG_CONCURRENCY_EXCEPTIONS_TO_RETRY
 from odoo.tools import SQL
 
 _logger = logging.getLogger(__name__)
@@ -38,6 +42,35 @@ class CustomerTieringLock(models.AbstractModel):
 
     def _unlock(self, key):
         self.env.execute_query(SQL("SELECT pg_advisory_unlock(%s, %s)", *key))
+
+    @api.model
+    def _run_batch(self, write):
+        """Run ``write``, one batch of a job, and commit it: each batch is
+        consistent on its own, so a crash loses at most the batch under way.
+        A concurrency failure (a salesperson saving a partner the batch
+        updates) rolls the batch back and retries it in a fresh transaction,
+        so it is not fatal to the run. Tests commit nothing and retry nothing."""
+        testing = getattr(threading.current_thread(), "testing", False)
+        for attempt in range(1, MAX_TRIES_ON_CONCURRENCY_FAILURE + 1):
+            try:
+                write()
+                if not testing:
+                    self.env.cr.commit()  # pylint: disable=invalid-commit
+                return
+            except PG_CONCURRENCY_EXCEPTIONS_TO_RETRY as error:
+                if testing or attempt == MAX_TRIES_ON_CONCURRENCY_FAILURE:
+                    raise
+                self.env.cr.rollback()
+                wait = random.uniform(0.0, 2**attempt)
+                _logger.info("Customer tiering: %s, batch retried in %.1f s", error.pgerror.strip(), wait)
+                time.sleep(wait)
+
+    @api.model
+    def _commit(self):
+        """Commit what a run did before its batches, outside tests: a retried
+        batch rolls back to here."""
+        if not getattr(threading.current_thread(), "testing", False):
+            self.env.cr.commit()  # pylint: disable=invalid-commit
 
 
 def _job_key(job):

@@ -16,3 +16,4 @@ class ResCompany(models.Model):
         self.env["customer.tiering.config"]._for_companies(self)
         self.env["customer.service.policy"].sudo()._create_defaults(self)
         self.env["customer.care.date"].sudo()._create_defaults(self)
+        self.env["res.partner"]._create_tiering_indexes(self)

@@ -1,5 +1,6 @@
 from odoo import api, fields, models
 from odoo.exceptions import AccessError
+from odoo.tools import SQL
 
 from ..engine import tiering
 from .customer_lifecycle_history import STAGES
@@ -21,12 +22,18 @@ TIERING_FIELDS = [
     "expected_purchases_90d",
     "clv_predicted",
     "value_at_risk",
+    "tiering_review_date",
 ]
 RISK_LEVELS = [("low", "Low"), ("medium", "Medium"), ("high", "High")]
+LOCK_FIELDS = {"tier_locked", "tier_lock_until"}
 #: Only tiering managers may write these (the job writes with raw SQL).
 PROTECTED_FIELDS = set(TIERING_FIELDS)
 #: Portal and public users read none of the add-on's fields, not even on their own partner.
 INTERNAL = "base.group_user"
+#: What the customer lists filter and group by, indexed per company.
+INDEXED_FIELDS = ("tier_id", "lifecycle_stage", "churn_risk_level")
+#: What those lists also filter on: the indexes cover them, for index-only scans.
+COVERED_COLUMNS = ("tier_id", "active", "partner_share", "company_id", "is_company", "parent_id")
 
 
 class ResPartner(models.Model):
@@ -34,7 +41,7 @@ class ResPartner(models.Model):
 
     # Company-dependent: a customer shared by two companies has a tier in each.
     # No index on the jsonb columns: a btree over whole per-company dicts serves
-    # no query of the add-on and slows every bulk write.
+    # no query. _create_tiering_indexes indexes each company's value instead.
     tier_id = fields.Many2one(
         "customer.tier", company_dependent=True, tracking=True, copy=False, index=False, groups=INTERNAL
     )
@@ -185,6 +192,16 @@ class ResPartner(models.Model):
         help="Predicted CLV times churn risk: who to call first.",
         groups=INTERNAL,
     )
+    tiering_review_date = fields.Date(
+        string="Next Review",
+        company_dependent=True,
+        readonly=True,
+        copy=False,
+        index=False,
+        help="The next day on which time alone can change the customer's tier, stage or risk: the nightly run "
+        "recomputes it then, and otherwise only when its invoices or orders change.",
+        groups=INTERNAL,
+    )
     tiering_date = fields.Datetime(
         string="Tiering Computed On",
         compute="_compute_tiering_date",
@@ -268,6 +285,60 @@ class ResPartner(models.Model):
     # ------------------------------------------------------------ sync & guard
 
     @api.model
+    def _create_tiering_indexes(self, companies):
+        """Per company and INDEXED_FIELDS field, an index on the expression
+        Odoo's domains use for the company's value, covering what the
+        customer lists filter on: a million-partner list is filtered on it
+        and grouped by an index-only scan (with ``_read_group``). Stage and
+        risk get a second one over tiered customers, the add-on's Customers
+        list, whose tier filter the first would evaluate on every row."""
+        for company in companies:
+            tiered = SQL("%s IS NOT NULL", self._company_value_sql("tier_id", company))
+            for fname in INDEXED_FIELDS:
+                self._create_company_index(f"res_partner_{fname}_company_{company.id}_index", fname, company)
+                if fname != "tier_id":
+                    name = f"res_partner_{fname}_tiered_company_{company.id}_index"
+                    self._create_company_index(name, fname, company, SQL("WHERE %s", tiered))
+            # The customers an incremental run reviews.
+            review = self._company_value_sql("tiering_review_date", company)
+            name = f"res_partner_tiering_review_date_company_{company.id}_index"
+            self._create_company_index(name, "tiering_review_date", company, SQL("WHERE %s IS NOT NULL", review))
+
+    def _create_company_index(self, name, fname, company, where=None):
+        columns = dict.fromkeys((fname, *COVERED_COLUMNS))
+        self.env.cr.execute(
+            SQL(
+                "CREATE INDEX IF NOT EXISTS %s ON res_partner ((%s)) INCLUDE (%s) %s",
+                SQL.identifier(name),
+                self._company_value_sql(fname, company),
+                SQL(", ").join(SQL.identifier(column) for column in columns),
+                where or SQL(),
+            )
+        )
+
+    def _company_value_sql(self, fname, company):
+        """``company``'s value of a company-dependent field, as PostgreSQL
+        sees Odoo's ``(column->'company'->>0)::type`` once it has dropped the
+        cast to varchar that a comparison with text makes redundant. Dates
+        stay ISO text: a cast to date is not immutable, so not indexable."""
+        value = SQL("((%s -> %s) ->> 0)", SQL.identifier(fname), str(company.id))
+        return SQL("(%s)::int4", value) if self._fields[fname].type == "many2one" else value
+
+    def _read_group(self, domain, groupby=(), aggregates=(), having=(), offset=0, limit=None, order=None):
+        """Grouped by tier alone, the tiers are ordered here rather than by
+        joining every partner to its tier in SQL: the grouping then runs on
+        the covering index alone."""
+        direction = (order or "tier_id").removeprefix("tier_id").strip().upper()
+        if tuple(groupby) != ("tier_id",) or direction not in ("", "ASC", "DESC"):
+            return super()._read_group(domain, groupby, aggregates, having, offset, limit, order)
+        rows = super()._read_group(domain, groupby, aggregates, having)
+        ranks = {
+            tier: rank for rank, tier in enumerate(self.env["customer.tier"].union(*(row[0] for row in rows)).sorted())
+        }
+        rows.sort(key=lambda row: (not row[0], ranks.get(row[0], 0)), reverse=direction == "DESC")
+        return rows[offset : offset + limit if limit else None]
+
+    @api.model
     def _commercial_fields(self):
         return super()._commercial_fields() + TIERING_FIELDS
 
@@ -288,6 +359,9 @@ class ResPartner(models.Model):
 
     def write(self, vals):
         self._check_tiering_write(vals)
+        if LOCK_FIELDS & vals.keys():
+            # A lock set, moved or lifted is looked at by the next run, even an incremental one.
+            vals = {**vals, "tiering_review_date": fields.Date.context_today(self)}
         if "tier_id" not in vals:
             return super().write(vals)
         moved = self.filtered(lambda p: p.is_tiering_entity and p.tier_id.id != (vals["tier_id"] or False))
@@ -344,12 +418,14 @@ class ResPartner(models.Model):
         """Apply the current tier's resources now (managers)."""
         self._check_tiering_write({"tier_id": True})
         self.filtered("is_tiering_entity")._apply_tier_resources("auto")
+        return True
 
     # ---------------------------------------------------------------- actions
 
     def action_view_points_card(self):
         """The points card and its history lines."""
         self.ensure_one()
+        self.env["loyalty.card"].check_access("read")
         return {
             "type": "ir.actions.act_window",
             "name": self.env._("Points Card"),
@@ -362,12 +438,14 @@ class ResPartner(models.Model):
 
     def action_adjust_points(self):
         self.ensure_one()
+        self.env["customer.points.adjustment"].check_access("create")
         action = self.env["ir.actions.act_window"]._for_xml_id("customer_tiering.customer_points_adjustment_action")
         action["context"] = {"default_partner_id": self.commercial_partner_id.id}
         return action
 
     def action_view_tier_history(self):
         self.ensure_one()
+        self.env["customer.tier.history"].check_access("read")
         action = self.env["ir.actions.act_window"]._for_xml_id("customer_tiering.customer_tier_history_action")
         action["domain"] = [("partner_id", "=", self.commercial_partner_id.id)]
         return action

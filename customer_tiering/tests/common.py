@@ -59,6 +59,10 @@ class TieringInvoiceCommon(AccountTestInvoicingCommon):
     def run_cron(self):
         self.cron.method_direct_trigger()
 
+    def run_full(self):
+        """The weekly full run, which moves customers against everyone else's new sales."""
+        self.env["customer.tiering.job"].with_user(self.cron.user_id)._reclassify(self.company, full=True)
+
     def history(self, partner):
         return self.env["customer.tier.history"].search(
             [("partner_id", "=", partner.id), ("company_id", "=", self.company.id)], order="id"

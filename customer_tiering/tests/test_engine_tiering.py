@@ -1,5 +1,6 @@
 """Unit tests of the pure tiering engine (no database)."""
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -182,3 +183,34 @@ class TestChanges:
         new = pd.DataFrame({"revenue_total": [10.004]}, index=[1])
         old = pd.DataFrame({"revenue_total": [10.0]}, index=[1])
         assert not tiering.changed_mask(new, old, ["revenue_total"]).any()
+
+
+def test_reference_scores_a_few_customers_as_the_full_run_did():
+    """Scored alone against a full run's reference, each customer gets the
+    tier and R, F, M scores the full run gave it."""
+    rng = np.random.default_rng(7)
+    n = 500
+    rows = {
+        pid: (
+            int(rng.integers(1, 30)),
+            float(rng.lognormal(6, 1.5)),
+            float(rng.lognormal(7, 1.5)),
+            str(TODAY - pd.Timedelta(days=int(rng.integers(0, 700))))[:10],
+        )
+        for pid in range(1, n + 1)
+    }
+    settings = TieringSettings()
+    full = tiering.score(sales(rows), prior(), TIERS, settings, TODAY)
+    reference = tiering.reference(full, settings)
+    few = [3, 77, 250, 499]
+    alone = tiering.score(sales({pid: rows[pid] for pid in few}), prior(), TIERS, settings, TODAY, reference)
+    columns = ["tier_id", "rfm_r", "rfm_f", "rfm_m"]
+    pd.testing.assert_frame_equal(alone[columns], full.loc[few, columns])
+
+
+def test_review_dates_of_locks_grace_and_the_revenue_window():
+    result = pd.DataFrame({"tier_demotion_since": [pd.NaT, pd.Timestamp("2024-06-20"), pd.NaT]}, index=[1, 2, 3])
+    stored = prior({1: {"tier_locked": True, "tier_lock_until": pd.Timestamp("2024-07-10")}})
+    window_exit = pd.Series([pd.NaT, pd.NaT, pd.Timestamp("2024-08-01")], index=[1, 2, 3])
+    dates = tiering.review_dates(result, stored, window_exit, TieringSettings(demotion_grace_days=30))
+    assert list(dates) == [pd.Timestamp("2024-07-11"), pd.Timestamp("2024-07-20"), pd.Timestamp("2024-08-01")]

@@ -73,7 +73,7 @@ class TestTieringJob(TieringInvoiceCommon):
         self.assertEqual(self.env["customer.tier.history"].search(action["domain"]), history)
         self.assertFalse(self.tier_tracking(self.big), "a first classification is not posted in the chatter")
         self.post_invoice(self.small, 50000.0, "2024-06-30")
-        self.run_cron()
+        self.run_full()
         tracking = self.tier_tracking(self.big)
         self.assertEqual(len(tracking), 1)
         self.assertEqual((tracking.old_value_integer, tracking.new_value_integer), (self.tier_a.id, self.tier_b.id))
@@ -105,7 +105,7 @@ class TestTieringJob(TieringInvoiceCommon):
     def test_new_invoice_moves_a_customer_up(self):
         self.run_cron()
         self.post_invoice(self.small, 50000.0, "2024-06-30")
-        self.run_cron()
+        self.run_full()
         self.assertEqual(self.small.tier_id, self.tier_a)
         self.assertEqual(self.history(self.small).mapped("new_tier_id"), self.tier_c | self.tier_a)
         self.assertEqual(self.big.tier_id, self.tier_b, "Big is now behind Small's 50500")

@@ -1,0 +1,200 @@
+import inspect
+from xmlrpc.client import Fault
+
+from odoo.models import regex_private
+from odoo.tests import HttpCase, new_test_user, tagged
+
+from odoo.addons.base.controllers.rpc import RPC_FAULT_CODE_ACCESS_ERROR, RPC_FAULT_CODE_WARNING
+
+OK, DENIED, REFUSED = "ok", "access error", "user error"
+ROLES = ("user", "salesperson", "manager")
+# Salespeople and managers have Contact Creation, as Odoo gives new users by default.
+GROUPS = {
+    "user": "base.group_user",
+    "salesperson": "base.group_partner_manager,sales_team.group_sale_salesman,"
+    "customer_tiering.group_customer_tiering_user",
+    "manager": "base.group_partner_manager,sales_team.group_sale_manager,"
+    "customer_tiering.group_customer_tiering_manager",
+}
+
+#: (model, method, arguments as a function of the test, what a plain user,
+#: a salesperson and a manager get). Rows run in order, the manager last.
+MATRIX = [
+    # Customers: everyone internal reads; only managers change tiering values.
+    ("res.partner", "read", lambda t: [[t.partner.id], ["tier_id", "lifecycle_stage", "loyalty_points"]], (OK, OK, OK)),
+    ("res.partner", "search_count", lambda t: [[("tier_id", "=", t.tier_b.id)]], (OK, OK, OK)),
+    ("res.partner", "write", lambda t: [[t.partner.id], {"phone": "+86 21 5555 0101"}], (DENIED, OK, OK)),
+    ("res.partner", "write", lambda t: [[t.partner.id], {"birthday": "1980-05-01"}], (DENIED, OK, OK)),
+    ("res.partner", "write", lambda t: [[t.partner.id], {"tier_id": t.tier_a.id}], (DENIED, DENIED, OK)),
+    (
+        "res.partner",
+        "write",
+        lambda t: [[t.partner.id], {"tier_locked": True, "tier_lock_reason": "Key"}],
+        (DENIED, DENIED, OK),
+    ),
+    ("res.partner", "write", lambda t: [[t.partner.id], {"churn_risk": 0.0}], (DENIED, DENIED, OK)),
+    ("res.partner", "create", lambda t: [{"name": "New Co", "is_company": True}], (DENIED, OK, OK)),
+    ("res.partner", "create", lambda t: [{"name": "Tiered Co", "tier_id": t.tier_a.id}], (DENIED, DENIED, OK)),
+    ("res.partner", "action_apply_tier_resources", lambda t: [[t.partner.id]], (DENIED, DENIED, OK)),
+    ("res.partner", "action_view_points_card", lambda t: [[t.partner.id]], (DENIED, OK, OK)),
+    ("res.partner", "action_adjust_points", lambda t: [[t.partner.id]], (DENIED, DENIED, OK)),
+    ("res.partner", "action_view_tier_history", lambda t: [[t.partner.id]], (DENIED, OK, OK)),
+    # Tiers: read by every employee, changed by managers.
+    ("customer.tier", "search_read", lambda t: [[], ["name", "code"]], (OK, OK, OK)),
+    ("customer.tier", "write", lambda t: [[t.tier_a.id], {"name": "Key Accounts"}], (DENIED, DENIED, OK)),
+    ("customer.tier", "create", lambda t: [{"name": "D", "code": "D", "sequence": 40}], (DENIED, DENIED, OK)),
+    ("customer.tier", "unlink", lambda t: [[t.spare_tier.id]], (DENIED, DENIED, OK)),
+    ("customer.tier", "action_view_partners", lambda t: [[t.tier_b.id]], (OK, OK, OK)),
+    # Settings: read by tiering users, changed and run by managers.
+    ("customer.tiering.config", "read", lambda t: [[t.config.id], ["method"]], (DENIED, OK, OK)),
+    ("customer.tiering.config", "write", lambda t: [[t.config.id], {"cutoff_a": 0.7}], (DENIED, DENIED, OK)),
+    ("customer.tiering.config", "action_open_current", lambda t: [], (DENIED, OK, OK)),
+    ("customer.tiering.config", "action_reclassify", lambda t: [[t.config.id]], (DENIED, DENIED, OK)),
+    ("customer.tiering.config", "unlink", lambda t: [[t.config.id]], (DENIED, DENIED, DENIED)),
+    # Histories and fits: written by the jobs only.
+    ("customer.tier.history", "search_read", lambda t: [[], ["new_tier_id"]], (DENIED, OK, OK)),
+    ("customer.tier.history", "create", lambda t: [t.history_values()], (DENIED, DENIED, DENIED)),
+    ("customer.tier.history", "write", lambda t: [[t.history.id], {"reason": "manual"}], (DENIED, DENIED, DENIED)),
+    ("customer.tier.history", "unlink", lambda t: [[t.history.id]], (DENIED, DENIED, DENIED)),
+    ("customer.lifecycle.history", "search_read", lambda t: [[], ["new_stage"]], (DENIED, OK, OK)),
+    ("customer.lifecycle.history", "create", lambda t: [t.stage_values()], (DENIED, DENIED, DENIED)),
+    ("customer.churn.model", "search_read", lambda t: [[], ["method"]], (DENIED, DENIED, OK)),
+    ("customer.churn.model", "create", lambda t: [{"method": "bgnbd"}], (DENIED, DENIED, DENIED)),
+    # Service policies and care dates: read by tiering users, set by managers.
+    ("customer.service.policy", "search_read", lambda t: [[], ["name"]], (DENIED, OK, OK)),
+    ("customer.service.policy", "create", lambda t: [{"name": "Weekly", "cadence_days": 7}], (DENIED, DENIED, OK)),
+    ("customer.service.policy", "write", lambda t: [[t.policy.id], {"cadence_days": 14}], (DENIED, DENIED, OK)),
+    ("customer.service.policy", "action_view_activities", lambda t: [[t.policy.id]], (DENIED, OK, OK)),
+    ("customer.service.policy", "unlink", lambda t: [[t.policy.id]], (DENIED, DENIED, OK)),
+    ("customer.care.date", "search_read", lambda t: [[], ["name"]], (DENIED, OK, OK)),
+    ("customer.care.date", "create", lambda t: [{"name": "Founding Day", "date": "2030-05-01"}], (DENIED, DENIED, OK)),
+    ("customer.care.date", "action_copy_next_year", lambda t: [[t.care_date.id]], (DENIED, DENIED, OK)),
+    ("customer.care.date", "unlink", lambda t: [[t.care_date.id]], (DENIED, DENIED, OK)),
+    ("customer.care.log", "search_read", lambda t: [[], ["occasion"]], (DENIED, OK, OK)),
+    ("customer.care.log", "create", lambda t: [t.care_log_values()], (DENIED, DENIED, DENIED)),
+    ("customer.care.log", "write", lambda t: [[t.care_log.id], {"year": 2031}], (DENIED, DENIED, DENIED)),
+    # Points: adjusted by managers through the wizard; entries never change.
+    ("customer.points.adjustment", "create", lambda t: [t.adjustment_values()], (DENIED, DENIED, OK)),
+    ("customer.points.adjustment", "action_apply", lambda t: [[t.adjustment_id()]], (DENIED, DENIED, OK)),
+    ("loyalty.history", "search_read", lambda t: [[("id", "=", t.entry.id)], ["issued"]], (DENIED, OK, OK)),
+    ("loyalty.history", "write", lambda t: [[t.entry.id], {"issued": 1e6}], (DENIED, REFUSED, REFUSED)),
+    ("loyalty.history", "unlink", lambda t: [[t.entry.id]], (DENIED, REFUSED, REFUSED)),
+    # Reports.
+    ("customer.tiering.analysis", "read_group", lambda t: [[], ["revenue_window:sum"], ["tier_id"]], (DENIED, OK, OK)),
+    ("customer.cohort.analysis", "search_read", lambda t: [[], ["cohort", "retention_rate"]], (DENIED, OK, OK)),
+    ("customer.tier.summary.wizard", "create", lambda t: [{}], (DENIED, DENIED, OK)),
+    ("customer.tier.summary.wizard", "action_print", lambda t: [[t.summary_id()]], (DENIED, DENIED, OK)),
+    # The jobs are not callable remotely, not even by a manager.
+    ("customer.tiering.job", "_cron_reclassify", lambda t: [], (DENIED, DENIED, DENIED)),
+    (
+        "customer.loyalty.ledger",
+        "_adjust",
+        lambda t: [t.partner.id, 1e6, "RPC", "adjust:rpc"],
+        (DENIED, DENIED, DENIED),
+    ),
+]
+
+#: Public methods of the add-on that are overrides of Odoo's, whose access
+#: Odoo checks; the add-on only adds to what they do.
+CORE_OVERRIDES = {
+    ("account.move", "button_draft"),  # voids the points: test_loyalty_points
+    ("res.company", "create"),  # gives the company its tiers: test_config
+}
+
+
+@tagged("post_install", "-at_install")
+class TestRpcMatrix(HttpCase):
+    """Every public method and write of the add-on, through XML-RPC, as a
+    plain user, a salesperson and a tiering manager."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        for role in ROLES:
+            new_test_user(cls.env, login=f"rpc_{role}", password=f"rpc_{role}_pw", groups=GROUPS[role])
+        company = cls.env.company
+        cls.tier_a, cls.tier_b = cls.env["customer.tier"].search(
+            [("company_id", "=", company.id)], order="sequence", limit=2
+        )
+        cls.spare_tier = cls.env["customer.tier"].create({"name": "Spare", "code": "S", "sequence": 90})
+        cls.partner = cls.env["res.partner"].create({"name": "Matrix Co", "is_company": True})
+        cls.partner.sudo().tier_id = cls.tier_b
+        cls.history = cls.env["customer.tier.history"].search([("partner_id", "=", cls.partner.id)])
+        cls.config = cls.env["customer.tiering.config"]._for_companies(company)
+        cls.policy = cls.env["customer.service.policy"].create({"name": "Matrix policy", "cadence_days": 30})
+        cls.care_date = cls.env["customer.care.date"].create({"name": "Matrix day", "date": "2030-06-01"})
+        cls.env["customer.loyalty.ledger"]._adjust(cls.partner, 50.0, "Seed", key="adjust:matrix")
+        cls.entry = cls.partner.tier_card_id.history_ids
+        cls.care_log = cls.env["customer.care.log"].create(
+            {
+                "partner_id": cls.partner.id,
+                "company_id": company.id,
+                "occasion": "birthday",
+                "year": 2029,
+                "date": "2029-05-01",
+                "channel": "activity",
+            }
+        )
+        cls.manager = cls.env["res.users"].search([("login", "=", "rpc_manager")])
+
+    def history_values(self):
+        return {"partner_id": self.partner.id, "company_id": self.env.company.id, "reason": "manual"}
+
+    def stage_values(self):
+        return {"partner_id": self.partner.id, "company_id": self.env.company.id, "new_stage": "loyal"}
+
+    def care_log_values(self):
+        return {
+            "partner_id": self.partner.id,
+            "company_id": self.env.company.id,
+            "occasion": "birthday",
+            "year": 2030,
+            "date": "2030-05-01",
+        }
+
+    def adjustment_values(self):
+        return {"partner_id": self.partner.id, "points": 5.0, "reason": "Goodwill"}
+
+    # Wizards are made by the manager: a plain user or salesperson cannot make one.
+    def adjustment_id(self):
+        return self.env["customer.points.adjustment"].with_user(self.manager).create(self.adjustment_values()).id
+
+    def summary_id(self):
+        return self.env["customer.tier.summary.wizard"].with_user(self.manager).create({}).id
+
+    def outcome(self, role, model, method, args):
+        """What ``role`` gets calling ``model.method(*args)`` over XML-RPC."""
+        login, password = f"rpc_{role}", f"rpc_{role}_pw"
+        uid = self.xmlrpc_common.authenticate(self.env.cr.dbname, login, password, {})
+        try:
+            self.xmlrpc_object.execute_kw(self.env.cr.dbname, uid, password, model, method, args)
+        except Fault as fault:
+            codes = {RPC_FAULT_CODE_ACCESS_ERROR: DENIED, RPC_FAULT_CODE_WARNING: REFUSED}
+            self.assertIn(fault.faultCode, codes, fault.faultString)
+            return codes[fault.faultCode]
+        return OK
+
+    def test_every_role_gets_exactly_its_rights(self):
+        wrong = []
+        for model, method, arguments, expected in MATRIX:
+            for role, wanted in zip(ROLES, expected, strict=True):
+                got = self.outcome(role, model, method, arguments(self))
+                if got != wanted:
+                    wrong.append(f"{model}.{method} as {role}: {got}, expected {wanted}")
+        self.assertEqual(wrong, [])
+        self.assertEqual(self.partner.loyalty_points, 55.0, "only the manager's adjustment counted")
+        self.assertEqual(self.entry.issued, 50.0, "no one changed the points entry")
+
+    def test_matrix_covers_every_public_method(self):
+        """A public method added to the add-on must get a row here."""
+        covered = {(model, method) for model, method, *_rest in MATRIX} | CORE_OVERRIDES
+        defined = {
+            (model_name, name)
+            for model_name in self.env.registry
+            for cls in type(self.env[model_name]).__mro__
+            if cls.__module__.startswith("odoo.addons.customer_tiering.")
+            for name, member in vars(cls).items()
+            if inspect.isfunction(member) and not regex_private.match(name)
+        }
+        self.assertTrue(defined)
+        self.assertEqual(defined - covered, set())
