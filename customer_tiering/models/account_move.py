@@ -5,11 +5,14 @@ class AccountMove(models.Model):
     _inherit = "account.move"
 
     def init(self):
-        # The incremental tiering run looks up the customer documents written since the last run.
+        # The incremental tiering run looks up the customer documents written
+        # since the last run, then the documents of those customers.
         self.env.cr.execute(
             """
             CREATE INDEX IF NOT EXISTS account_move_customer_write_date_idx
-                ON account_move (write_date) WHERE move_type IN ('out_invoice', 'out_refund')
+                ON account_move (write_date) WHERE move_type IN ('out_invoice', 'out_refund');
+            CREATE INDEX IF NOT EXISTS account_move_customer_partner_idx
+                ON account_move (commercial_partner_id) WHERE move_type IN ('out_invoice', 'out_refund');
             """
         )
         return super().init()

@@ -2,6 +2,7 @@ import io
 import json
 import logging
 from dataclasses import asdict
+from datetime import timedelta
 
 import pandas as pd
 from dateutil.relativedelta import relativedelta
@@ -143,7 +144,7 @@ class CustomerTieringJob(models.AbstractModel):
         today = fields.Date.context_today(self)
         since = self._oldest_transaction_start()
         reference = None if full or config._full_run_due(today) else config._incremental_reference()
-        ids = reference and self._affected(company, config.last_run_since, today)
+        ids = reference and self._affected(company, config, today)
         window_start = today - relativedelta(months=config.window_months)
         sales = self._read_sales(company, window_start, today, ids)
         sales = _append(sales.assign(prospect=False), self._read_prospects(company, ids))
@@ -388,10 +389,11 @@ class CustomerTieringJob(models.AbstractModel):
             )
         )[0][0]
 
-    def _affected(self, company, since, today):
+    def _affected(self, company, config, today):
         """The customers an incremental run recomputes: those with invoices,
-        credit notes or orders written since ``since``, and those due for a
-        review (see ``_review_dates``)."""
+        credit notes or orders written since the last run looked, and those
+        due for a review (see ``_review_dates``) since the last run, which
+        moved the earlier ones' reviews past its day."""
         self.env["account.move"].flush_model(["commercial_partner_id", "company_id", "move_type"])
         self.env["sale.order"].flush_model(["partner_id", "company_id"])
         self.env["res.partner"].flush_model(["tiering_review_date", "commercial_partner_id"])
@@ -406,11 +408,14 @@ class CustomerTieringJob(models.AbstractModel):
                 SELECT c.commercial_partner_id FROM sale_order o JOIN res_partner c ON c.id = o.partner_id
                  WHERE o.write_date >= %(since)s AND o.company_id = %(company)s
                  UNION
-                SELECT id FROM res_partner WHERE %(review)s <= %(today)s AND id = commercial_partner_id
+                SELECT id FROM res_partner
+                 WHERE %(review)s BETWEEN %(last_run)s AND %(today)s AND id = commercial_partner_id
                 """,
-                since=since,
+                since=config.last_run_since,
                 company=company.id,
                 review=review,
+                # The day before, for a lock set late in the evening of the last run, in another time zone.
+                last_run=fields.Date.to_string(config.last_run.date() - timedelta(days=1)),
                 today=fields.Date.to_string(today),
             )
         )

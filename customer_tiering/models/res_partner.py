@@ -332,9 +332,8 @@ class ResPartner(models.Model):
         if tuple(groupby) != ("tier_id",) or direction not in ("", "ASC", "DESC"):
             return super()._read_group(domain, groupby, aggregates, having, offset, limit, order)
         rows = super()._read_group(domain, groupby, aggregates, having)
-        ranks = {
-            tier: rank for rank, tier in enumerate(self.env["customer.tier"].union(*(row[0] for row in rows)).sorted())
-        }
+        tiers = self.env["customer.tier"].sudo().with_context(active_test=False).union(*(row[0] for row in rows))
+        ranks = {tier: rank for rank, tier in enumerate(tiers.sorted())}
         rows.sort(key=lambda row: (not row[0], ranks.get(row[0], 0)), reverse=direction == "DESC")
         return rows[offset : offset + limit if limit else None]
 

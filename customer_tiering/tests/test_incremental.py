@@ -52,7 +52,7 @@ class TestIncrementalRun(TieringInvoiceCommon):
         self.age_documents()
         self.post_invoice(self.small, 50000.0, "2024-07-01")
 
-        affected = set(self.job._affected(self.company, self.config.last_run_since, date(2024, 7, 2)))
+        affected = set(self.job._affected(self.company, self.config, date(2024, 7, 2)))
         due = {p.id for p in self.big | self.mid | self.newcomer if p.tiering_review_date <= date(2024, 7, 2)}
         self.assertEqual(affected, {self.small.id} | due)
         self.assertIn(self.newcomer.id, due, "time alone ends the newcomer's first 90 days")
