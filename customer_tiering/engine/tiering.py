@@ -258,13 +258,21 @@ def review_dates(result, prior, window_exit, settings):
     )
 
 
-def changed_mask(new, old, columns):
-    """Rows of ``new`` whose ``columns`` differ from ``old`` (NA equals NA)."""
+def changed_mask(new, old, columns, drift=None):
+    """Rows of ``new`` whose ``columns`` differ from ``old`` (NA equals NA).
+
+    ``drift`` gives, per column, how far a value may move before it counts
+    as changed: that share of the stored value, or that much below 1.
+    """
     old = old.reindex(new.index)
     mask = pd.Series(False, index=new.index)
     for column in columns:
         a, b = new[column], old[column]
         if column in MONEY_COLUMNS:
             a, b = a.astype("float64").round(2), b.astype("float64").round(2)
-        mask |= differs(a, b)
+        changed = differs(a, b)
+        if drift and column in drift:
+            a, b = a.astype("float64"), b.astype("float64")
+            changed &= ~((a - b).abs() <= drift[column] * np.maximum(b.abs(), 1.0))
+        mask |= changed
     return mask

@@ -40,6 +40,10 @@ STORED_COLUMNS = {
     "value_at_risk": "float8",
     "tiering_review_date": "date",
 }
+#: Scores that move a little every day as customers age: stored again only
+#: once they moved by more than this share (absolute below 1), so that a
+#: nightly run writes the customers whose situation changed, not everyone.
+DRIFT = dict.fromkeys(("p_alive", "churn_risk", "expected_purchases_90d", "clv_predicted", "value_at_risk"), 0.01)
 PRIOR_COLUMNS = {**STORED_COLUMNS, "tier_locked": "bool", "tier_lock_until": "date"}
 DATE_COLUMNS = [*(name for name, sql_type in PRIOR_COLUMNS.items() if sql_type == "date"), "window_first_date"]
 
@@ -156,7 +160,7 @@ class CustomerTieringJob(models.AbstractModel):
         churn, fit = self._lifecycle(config, sales, prior, today, reference and reference[1])
         result = result.join(churn)
         result["tiering_review_date"] = self._review_dates(config, fit, result, sales, prior, today)
-        changed = result[tiering.changed_mask(result, prior, STORED_COLUMNS)]
+        changed = result[tiering.changed_mask(result, prior, STORED_COLUMNS, DRIFT)]
         _logger.info(
             "Customer tiering for %s (%s): %d customers, %d changed",
             company.name,

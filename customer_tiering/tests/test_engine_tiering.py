@@ -184,6 +184,20 @@ class TestChanges:
         old = pd.DataFrame({"revenue_total": [10.0]}, index=[1])
         assert not tiering.changed_mask(new, old, ["revenue_total"]).any()
 
+    def test_daily_drift_is_stored_once_it_adds_up(self):
+        """P(alive) within 0.01 and CLV within 1% of the stored value are
+        not a change; beyond, or from or to nothing, they are."""
+        old = pd.DataFrame(
+            {"p_alive": [0.50, 0.50, None, 0.5], "clv": [1000.0, 1000.0, 10.0, None]}, index=[1, 2, 3, 4]
+        )
+        new = pd.DataFrame(
+            {"p_alive": [0.509, 0.511, 0.5, 0.5], "clv": [1009.0, 1000.0, 10.0, 5.0]}, index=[1, 2, 3, 4]
+        )
+        drift = {"p_alive": 0.01, "clv": 0.01}
+        assert list(tiering.changed_mask(new, old, ["p_alive", "clv"], drift)) == [False, True, True, True]
+        new.loc[1, "clv"] = 1011.0
+        assert tiering.changed_mask(new, old, ["clv"], drift)[1]
+
 
 def test_reference_scores_a_few_customers_as_the_full_run_did():
     """Scored alone against a full run's reference, each customer gets the
