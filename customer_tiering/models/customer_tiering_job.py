@@ -435,11 +435,19 @@ class CustomerTieringJob(models.AbstractModel):
         )
 
     def _frame(self, query, columns):
-        self.env.cr.execute(query)
-        frame = pd.DataFrame.from_records(self.env.cr.fetchall(), columns=["partner_id", *columns])
-        frame = frame.set_index("partner_id")
+        """``query``'s rows, indexed by partner: copied out as CSV for pandas'
+        C parser, which reads a million rows several times faster than
+        Python tuples from the cursor."""
+        cursor = self.env.cr._obj
+        buffer = io.StringIO()
+        statement = cursor.mogrify(query.code, query.params).decode()
+        cursor.copy_expert(f"COPY ({statement}) TO STDOUT WITH (FORMAT csv)", buffer)
+        buffer.seek(0)
+        frame = pd.read_csv(
+            buffer, names=["partner_id", *columns], index_col="partner_id", true_values=["t"], false_values=["f"]
+        )
         for column in set(columns) & set(DATE_COLUMNS):
-            frame[column] = pd.to_datetime(frame[column])
+            frame[column] = pd.to_datetime(frame[column])  # an empty column too
         return frame
 
     # ----------------------------------------------------------------- writes

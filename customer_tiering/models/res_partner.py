@@ -299,19 +299,19 @@ class ResPartner(models.Model):
                 if fname != "tier_id":
                     name = f"res_partner_{fname}_tiered_company_{company.id}_index"
                     self._create_company_index(name, fname, company, SQL("WHERE %s", tiered))
-            # The customers an incremental run reviews.
+            # The customers an incremental run reviews: a lookup, nothing to cover.
             review = self._company_value_sql("tiering_review_date", company)
             name = f"res_partner_tiering_review_date_company_{company.id}_index"
-            self._create_company_index(name, "tiering_review_date", company, SQL("WHERE %s IS NOT NULL", review))
+            self._create_company_index(name, "tiering_review_date", company, SQL("WHERE %s IS NOT NULL", review), ())
 
-    def _create_company_index(self, name, fname, company, where=None):
-        columns = dict.fromkeys((fname, *COVERED_COLUMNS))
+    def _create_company_index(self, name, fname, company, where=None, covered=COVERED_COLUMNS):
+        columns = [SQL.identifier(column) for column in dict.fromkeys((fname, *covered))] if covered else []
         self.env.cr.execute(
             SQL(
-                "CREATE INDEX IF NOT EXISTS %s ON res_partner ((%s)) INCLUDE (%s) %s",
+                "CREATE INDEX IF NOT EXISTS %s ON res_partner ((%s)) %s %s",
                 SQL.identifier(name),
                 self._company_value_sql(fname, company),
-                SQL(", ").join(SQL.identifier(column) for column in columns),
+                SQL("INCLUDE (%s)", SQL(", ").join(columns)) if columns else SQL(),
                 where or SQL(),
             )
         )

@@ -37,14 +37,15 @@ class TestPartnerIndexes(TransactionCase):
     def test_new_companies_get_their_indexes(self):
         company = self.env["res.company"].create({"name": "Indexed Co"})
         self.env.cr.execute(
-            "SELECT indexname FROM pg_indexes WHERE tablename = 'res_partner' AND indexname LIKE %s",
+            "SELECT indexname, indexdef LIKE '%%INCLUDE%%' FROM pg_indexes WHERE tablename = 'res_partner' "
+            "AND indexname LIKE %s",
             [f"%company_{company.id}_index"],
         )
-        names = {row[0] for row in self.env.cr.fetchall()}
+        covering = dict(self.env.cr.fetchall())
         expected = {f"res_partner_{fname}_company_{company.id}_index" for fname in INDEXED_FIELDS}
         expected |= {f"res_partner_{fname}_tiered_company_{company.id}_index" for fname in INDEXED_FIELDS[1:]}
-        expected.add(f"res_partner_tiering_review_date_company_{company.id}_index")
-        self.assertEqual(names, expected)
+        review = f"res_partner_tiering_review_date_company_{company.id}_index"
+        self.assertEqual(covering, dict.fromkeys(expected, True) | {review: False}, "the lists' indexes cover them")
 
     def test_filters_use_the_company_index(self):
         for fname, value in self.values.items():
