@@ -162,6 +162,19 @@ class TestFallback:
         assert prediction.count_model.converged and prediction.spend_model.converged
         assert prediction.scores["clv_predicted"].gt(0).all()
 
+    def test_large_histories_are_fitted_on_a_sample(self, cdnow):
+        """Half of CDNOW's customers give parameters close to the whole's,
+        and every customer is scored."""
+        whole = btyd.predict(cdnow, btyd.ChurnSettings())
+        sampled = btyd.predict(cdnow, btyd.ChurnSettings(fit_sample=len(cdnow) // 2))
+        assert sampled.n_repeaters == whole.n_repeaters
+        assert len(sampled.scores) == len(cdnow)
+        for name in ("r", "alpha", "a", "b"):
+            whole_value, sampled_value = getattr(whole.count_model, name), getattr(sampled.count_model, name)
+            assert whole_value != sampled_value
+            assert sampled_value == pytest.approx(whole_value, rel=0.35)
+        assert sampled.scores["p_alive"].corr(whole.scores["p_alive"]) > 0.99
+
     def test_bgnbd_is_selectable(self, cdnow):
         assert btyd.predict(cdnow, btyd.ChurnSettings(method=btyd.BGNBD)).method == btyd.BGNBD
 
