@@ -159,7 +159,7 @@ class CustomerTieringJob(models.AbstractModel):
         sales = sales.reindex(result.index)
         churn, fit = self._lifecycle(config, sales, prior, today, reference and reference[1])
         result = result.join(churn)
-        result["tiering_review_date"] = self._review_dates(config, fit, result, sales, prior, today)
+        result["tiering_review_date"] = self._review_dates(config, settings, fit, result, sales, prior, today)
         changed = result[tiering.changed_mask(result, prior, STORED_COLUMNS, DRIFT)]
         _logger.info(
             "Customer tiering for %s (%s): %d customers, %d changed",
@@ -175,14 +175,14 @@ class CustomerTieringJob(models.AbstractModel):
             run.update(last_full_run=run["last_run"], incremental_reference=_reference_state(result, settings, fit))
         config.sudo().write(run)
 
-    def _review_dates(self, config, fit, result, sales, prior, today):
+    def _review_dates(self, config, tier_settings, fit, result, sales, prior, today):
         """The next day on which time alone can change a customer's tier,
         stage or risk level, for the incremental runs: within the days to
         the next full run for P(alive) and the risk, whenever for the rest."""
         settings = config._stage_settings()
         window_exit = sales["window_first_date"] + pd.DateOffset(months=config.window_months)
         candidates = [
-            tiering.review_dates(result, prior, window_exit, config._settings()).rename("tier"),
+            tiering.review_dates(result, prior, window_exit, tier_settings),
             lifecycle.review_dates(sales, result, settings),
         ]
         buyers = sales[sales["purchase_days"] > 0]
