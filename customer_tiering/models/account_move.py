@@ -6,13 +6,17 @@ class AccountMove(models.Model):
 
     def init(self):
         # The incremental tiering run looks up the customer documents written
-        # since the last run, then the documents of those customers.
+        # since the last run. The sales index holds every column the tiering
+        # job reads, in its grouping order: the job reads the sales of all
+        # customers, or of a few, with an index-only scan and no sort.
         self.env.cr.execute(
             """
             CREATE INDEX IF NOT EXISTS account_move_customer_write_date_idx
                 ON account_move (write_date) WHERE move_type IN ('out_invoice', 'out_refund');
-            CREATE INDEX IF NOT EXISTS account_move_customer_partner_idx
-                ON account_move (commercial_partner_id) WHERE move_type IN ('out_invoice', 'out_refund');
+            CREATE INDEX IF NOT EXISTS account_move_customer_sales_idx
+                ON account_move (commercial_partner_id, invoice_date)
+                INCLUDE (company_id, state, move_type, amount_untaxed_signed)
+                WHERE move_type IN ('out_invoice', 'out_refund');
             """
         )
         return super().init()

@@ -1,5 +1,5 @@
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from markupsafe import Markup, escape
 
@@ -37,30 +37,34 @@ class CustomerFollowupJob(models.AbstractModel):
 
     def _run_policy(self, policy, today):
         """Create the policy's due activities; returns how many."""
-        partners = self.env["res.partner"].with_company(policy.company_id).search(policy._customer_domain() + BLOCKED)
-        last_touch = self._last_touch(policy, partners.ids)
-        busy = self._open_activity_partners(policy, partners.ids)
-        due = [
-            partner
+        Partner = self.env["res.partner"].with_company(policy.company_id)
+        ids = Partner.search(policy._customer_domain() + BLOCKED, order="id").ids
+        last_touch = self._last_touch(policy, ids)
+        busy = self._open_activity_partners(policy, ids)
+        cadence = policy.cadence_days
+        due = [pid for pid in ids if pid not in busy and _days_since(last_touch.get(pid), today) > cadence]
+        values = [
+            self._activity_values(policy, partner, user, last_touch.get(partner.id), today)
+            for user, partners in self._assignees(policy, due)
             for partner in partners
-            if partner.id not in busy and _days_since(last_touch.get(partner.id), today) > policy.cadence_days
         ]
-        values = []
-        for partner in due:
-            user = self._assignee(policy, partner)
-            if user:
-                values.append(self._activity_values(policy, partner, user, last_touch.get(partner.id), today))
         self._create_activities(values)
-        _logger.info("Follow-up policy %s: %d customers, %d activities", policy.name, len(partners), len(values))
+        _logger.info("Follow-up policy %s: %d customers, %d activities", policy.name, len(ids), len(values))
         return len(values)
 
     # ------------------------------------------------------------ touches
     def _last_touch(self, policy, partner_ids):
         """{entity id: date of its last touch}: a done activity of the policy's
         type or a call or meeting, a message or email sent to the customer or
-        one of its contacts, or a posted invoice, from one grouped query."""
+        one of its contacts, or a posted invoice, from one grouped query.
+        The invoices are the last purchase the tiering run stored, and those
+        written since that run looked: not every invoice of every customer."""
         self.env["mail.message"].flush_model()
-        self.env["account.move"].flush_model(["commercial_partner_id", "invoice_date", "state", "move_type"])
+        self.env["account.move"].flush_model(
+            ["commercial_partner_id", "invoice_date", "state", "move_type", "write_date"]
+        )
+        self.env["res.partner"].flush_model(["last_purchase_date"])
+        config = self.env["customer.tiering.config"].sudo()._for_companies(policy.company_id)
         touch_types = policy.activity_type_id.ids + [
             activity_type.id for xmlid in CONVERSATION_TYPES if (activity_type := self.env.ref(xmlid, False))
         ]
@@ -84,10 +88,12 @@ class CustomerFollowupJob(models.AbstractModel):
                      WHERE m.message_type IN ('comment', 'email_outgoing')
                        AND m.author_id IS DISTINCT FROM r.res_partner_id
                     UNION ALL
+                    SELECT id, (%(last_purchase)s)::date FROM res_partner WHERE id = ANY(%(entities)s)
+                    UNION ALL
                     SELECT m.commercial_partner_id, m.invoice_date
                       FROM account_move m
                      WHERE m.commercial_partner_id = ANY(%(entities)s) AND m.company_id = %(company)s
-                       AND m.state = 'posted' AND m.move_type = 'out_invoice'
+                       AND m.state = 'posted' AND m.move_type = 'out_invoice' AND m.write_date >= %(since)s
                 )
                 SELECT entity, max(day) FROM touches GROUP BY entity
                 """,
@@ -95,6 +101,8 @@ class CustomerFollowupJob(models.AbstractModel):
                 types=touch_types,
                 comment=self.env.ref("mail.mt_comment").id,
                 company=policy.company_id.id,
+                last_purchase=self.env["res.partner"]._company_value_sql("last_purchase_date", policy.company_id),
+                since=config.last_run_since or datetime.min,
             )
         )
         return dict(rows)
@@ -117,24 +125,32 @@ class CustomerFollowupJob(models.AbstractModel):
         return {res_id for (res_id,) in rows}
 
     # ------------------------------------------------------------ activities
-    def _assignee(self, policy, partner):
+    def _assignees(self, policy, partner_ids):
+        """(user, partners) for the customers that have an assignee. The rule
+        depends on the salesperson and the tier only, so it is worked out
+        once per pair, not once per customer: a policy may cover millions."""
+        Partner = self.env["res.partner"].with_company(policy.company_id)
+        groups = Partner._read_group([("id", "in", partner_ids)], ["user_id", "tier_id"], ["id:array_agg"])
+        for salesperson, tier, ids in groups:
+            if user := self._assignee(policy, salesperson, tier):
+                yield user, Partner.browse(ids)
+
+    def _assignee(self, policy, salesperson, tier):
         """The rule's user, else the salesperson, the tier's account manager,
         then the policy's fixed user: the first who is an active employee."""
-        salesperson = partner.user_id
         by_rule = {
             "salesperson": salesperson,
-            "team_leader": (salesperson.sale_team_id or partner.tier_id.team_id).user_id,
+            "team_leader": (salesperson.sale_team_id or tier.team_id).user_id,
             "fixed": policy.user_id,
-            "tier_manager": partner.tier_id.user_id,
+            "tier_manager": tier.user_id,
         }
-        return self._responsible(partner, by_rule[policy.assignee_rule], policy.user_id)
+        return _first_employee(by_rule[policy.assignee_rule], salesperson, tier.user_id, policy.user_id)
 
     @api.model
     def _responsible(self, partner, first=None, last=None):
         """``first``, else the salesperson, else the tier's account manager,
         else ``last``: the first who is an active employee."""
-        candidates = (first, partner.user_id, partner.tier_id.user_id, last)
-        return next((user for user in candidates if user and user.active and not user.share), None)
+        return _first_employee(first, partner.user_id, partner.tier_id.user_id, last)
 
     def _activity_values(self, policy, partner, user, last_touch, today):
         policy = policy.with_context(lang=user.lang)
@@ -183,6 +199,10 @@ class CustomerFollowupJob(models.AbstractModel):
             Lock._run_batch(lambda batch=batch: Activity.create(batch))
             done += len(batch)
             cron._notify_progress(done=done, remaining=len(values) - done)
+
+
+def _first_employee(*candidates):
+    return next((user for user in candidates if user and user.active and not user.share), None)
 
 
 def _days_since(day, today):

@@ -3,6 +3,7 @@ import json
 import logging
 from dataclasses import asdict
 from datetime import timedelta
+from itertools import pairwise
 
 import pandas as pd
 from dateutil.relativedelta import relativedelta
@@ -16,6 +17,8 @@ from ..engine.frames import differs
 _logger = logging.getLogger(__name__)
 
 CHUNK_SIZE = 10000
+#: Partner id ranges the full run's sales read is split into, for parallel workers.
+SALES_SLICES = 4
 
 #: Per-company values the job stores on res.partner, with their SQL types.
 STORED_COLUMNS = {
@@ -276,38 +279,11 @@ class CustomerTieringJob(models.AbstractModel):
         self.env["account.move"].flush_model(
             ["commercial_partner_id", "company_id", "state", "move_type", "invoice_date", "amount_untaxed_signed"]
         )
-        query = SQL(
-            """
-            WITH daily AS (
-                SELECT m.commercial_partner_id AS partner_id, m.invoice_date AS day,
-                       SUM(m.amount_untaxed_signed) AS amount,
-                       COUNT(*) FILTER (WHERE m.move_type = 'out_invoice') AS invoices
-                  FROM account_move m
-                 WHERE m.company_id = %(company)s
-                   AND m.state = 'posted'
-                   AND m.move_type IN ('out_invoice', 'out_refund')
-                   AND m.commercial_partner_id IS NOT NULL
-                   AND m.invoice_date <= %(today)s
-                   %(only)s
-              GROUP BY m.commercial_partner_id, m.invoice_date
-            )
-            SELECT partner_id,
-                   SUM(invoices)::int4 AS purchase_count,
-                   MIN(day) FILTER (WHERE invoices > 0) AS first_purchase_date,
-                   MAX(day) FILTER (WHERE invoices > 0) AS last_purchase_date,
-                   SUM(amount)::float8 AS revenue_total,
-                   COALESCE(SUM(amount) FILTER (WHERE day > %(start)s), 0)::float8 AS revenue_window,
-                   COUNT(*) FILTER (WHERE invoices > 0)::int4 AS purchase_days,
-                   ((array_agg(amount ORDER BY day) FILTER (WHERE invoices > 0))[1])::float8 AS first_day_value,
-                   MIN(day) FILTER (WHERE day > %(start)s) AS window_first_date
-              FROM daily
-          GROUP BY partner_id
-            """,
-            company=company.id,
-            start=window_start,
-            today=today,
-            only=_only(SQL("m.commercial_partner_id"), ids),
-        )
+        if ids is not None:
+            slices = [_only(SQL("m.commercial_partner_id"), ids)]
+        else:
+            slices = self._id_slices(SQL("m.commercial_partner_id"), SALES_SLICES)
+        query = SQL(" UNION ALL ").join(self._sales_query(company, window_start, today, only) for only in slices)
         return self._frame(
             query,
             [
@@ -321,6 +297,48 @@ class CustomerTieringJob(models.AbstractModel):
                 "window_first_date",
             ],
         )
+
+    def _sales_query(self, company, window_start, today, only):
+        return SQL(
+            """
+            SELECT partner_id,
+                   SUM(invoices)::int4 AS purchase_count,
+                   MIN(day) FILTER (WHERE invoices > 0) AS first_purchase_date,
+                   MAX(day) FILTER (WHERE invoices > 0) AS last_purchase_date,
+                   SUM(amount)::float8 AS revenue_total,
+                   COALESCE(SUM(amount) FILTER (WHERE day > %(start)s), 0)::float8 AS revenue_window,
+                   COUNT(*) FILTER (WHERE invoices > 0)::int4 AS purchase_days,
+                   ((array_agg(amount ORDER BY day) FILTER (WHERE invoices > 0))[1])::float8 AS first_day_value,
+                   MIN(day) FILTER (WHERE day > %(start)s) AS window_first_date
+              FROM (SELECT m.commercial_partner_id AS partner_id, m.invoice_date AS day,
+                           SUM(m.amount_untaxed_signed) AS amount,
+                           COUNT(*) FILTER (WHERE m.move_type = 'out_invoice') AS invoices
+                      FROM account_move m
+                     WHERE m.company_id = %(company)s
+                       AND m.state = 'posted'
+                       AND m.move_type IN ('out_invoice', 'out_refund')
+                       AND m.commercial_partner_id IS NOT NULL
+                       AND m.invoice_date <= %(today)s
+                       %(only)s
+                  GROUP BY m.commercial_partner_id, m.invoice_date) daily
+          GROUP BY partner_id
+            """,
+            company=company.id,
+            start=window_start,
+            today=today,
+            only=only,
+        )
+
+    def _id_slices(self, column, count):
+        """``count`` conditions splitting the partner ids by range: the
+        slices of a UNION ALL, which PostgreSQL reads in parallel workers
+        (Parallel Append), each with its own grouping."""
+        self.env.cr.execute(SQL("SELECT min(id), max(id) + 1 FROM res_partner"))
+        low, high = self.env.cr.fetchone()
+        if low is None:
+            return [SQL()]
+        bounds = [low + (high - low) * index // count for index in range(count)] + [high]
+        return [SQL("AND %s >= %s AND %s < %s", column, start, column, end) for start, end in pairwise(bounds)]
 
     def _read_prospects(self, company, ids=None):
         """Commercial entities without invoices that are customers in the
@@ -448,7 +466,7 @@ class CustomerTieringJob(models.AbstractModel):
         )
         for column in set(columns) & set(DATE_COLUMNS):
             frame[column] = pd.to_datetime(frame[column])  # an empty column too
-        return frame
+        return frame.sort_index()  # parallel workers return their rows in any order
 
     # ----------------------------------------------------------------- writes
 

@@ -2,6 +2,7 @@ from datetime import date, timedelta
 
 from freezegun import freeze_time
 
+from odoo import fields
 from odoo.exceptions import ValidationError
 from odoo.tests import new_test_user, tagged
 
@@ -121,6 +122,40 @@ class TestFollowupJob(TieringInvoiceCommon):
         self.policy_a.write({"assignee_rule": "salesperson", "user_id": False})
         self.followups().unlink()
         self.assertEqual(self.run_policy(self.policy_a, day), 0, "nobody to assign: no activity")
+
+    def test_each_customer_gets_its_own_assignee_in_one_run(self):
+        """Assignees are worked out per salesperson and tier: customers of
+        different pairs in one run still get each their own."""
+        day = INVOICE_DAY + timedelta(days=60)
+        self.tier_a.user_id = self.account_manager
+        self.policy_a.write({"assignee_rule": "salesperson", "user_id": False})
+        others = self.env["res.partner"].create([{"name": f"Key Customer {n}", "is_company": True} for n in (2, 3, 4)])
+        others[0].write({"tier_id": self.tier_a.id, "user_id": self.leader.id})
+        others[1].write({"tier_id": self.tier_a.id})
+        others[2].write({"tier_id": self.tier_b.id, "user_id": self.seller.id})
+        self.assertEqual(self.run_policy(self.policy_a, day), 3)
+        expected = {self.customer: self.seller, others[0]: self.leader, others[1]: self.account_manager}
+        for partner, user in expected.items():
+            self.assertEqual(self.followups(partner).user_id, user, partner.name)
+
+    def test_invoice_touches_after_a_tiering_run(self):
+        """After a tiering run, its stored last purchase is the invoice touch,
+        and only the invoices written since the run looked are read."""
+        job = self.env["customer.followup.job"]
+        self.run_full()
+        now = fields.Datetime.now()
+        self.config.last_run_since = now + timedelta(hours=1)  # the invoice predates what the run looked up
+        self.assertEqual(job._last_touch(self.policy_a, self.customer.ids), {self.customer.id: INVOICE_DAY})
+        self.post_invoice(self.customer, 100.0, INVOICE_DAY + timedelta(days=10))
+        self.assertEqual(
+            job._last_touch(self.policy_a, self.customer.ids),
+            {self.customer.id: INVOICE_DAY},
+            "an invoice written before the run looked is the stored last purchase's business",
+        )
+        self.config.last_run_since = now - timedelta(hours=1)
+        self.assertEqual(
+            job._last_touch(self.policy_a, self.customer.ids), {self.customer.id: INVOICE_DAY + timedelta(days=10)}
+        )
 
     def test_exclusions(self):
         day = INVOICE_DAY + timedelta(days=60)
