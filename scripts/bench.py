@@ -176,11 +176,19 @@ def time_next_nights(env, partner_ids):
 
 
 def nightly_steps(env, full):
-    """The three nightly crons, the reclassification forced full or left to
-    its incremental default."""
+    """The three nightly crons, the reclassification and the points check
+    forced full, as on the weekly full night, or left to their incremental
+    default."""
+    config = env["customer.tiering.config"]._for_companies(env.company)
+
+    def points():
+        if full:
+            config.points_full_check = False
+        env["customer.loyalty.ledger"]._cron_loyalty()
+
     return {
         "classification": lambda: env["customer.tiering.job"]._reclassify(env.company, full=full),
-        "points": env["customer.loyalty.ledger"]._cron_loyalty,
+        "points": points,
         "follow-ups": env["customer.followup.job"]._cron_followup,
     }
 

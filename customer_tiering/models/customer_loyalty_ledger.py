@@ -337,29 +337,40 @@ class CustomerLoyaltyLedger(models.AbstractModel):
                     ledger._expire(config, today)
 
     def _catch_up(self, config):
-        """Award posted documents that were missed, and void those no longer posted."""
-        self.env["account.move"].flush_model(["state", "invoice_date", "move_type", "company_id"])
+        """Award posted documents that were missed, and void those no longer
+        posted: among the documents written since the last run looked, or
+        all of them when a full check is due."""
+        self.env["account.move"].flush_model(["state", "invoice_date", "move_type", "company_id", "write_date"])
         self.env["loyalty.history"].flush_model()
+        since = self.env["customer.tiering.job"]._oldest_transaction_start()
+        full = config._points_full_check_due(fields.Date.context_today(self))
         rows = self.env.execute_query(
             SQL(
                 """
+                WITH moves AS (
+                    SELECT id, state, invoice_date, amount_untaxed_signed, commercial_partner_id
+                      FROM account_move m
+                     WHERE m.company_id = %(company)s AND m.move_type IN %(types)s %(written)s
+                )
                 SELECT m.id, m.state = 'posted'
-                  FROM account_move m
+                  FROM moves m
                   LEFT JOIN (SELECT order_id,
                                     count(*) FILTER (WHERE points_kind <> 'void')
                                     - count(*) FILTER (WHERE points_kind = 'void') AS open
                                FROM loyalty_history
-                              WHERE order_model = 'account.move' AND points_key IS NOT NULL
+                              WHERE order_model = 'account.move' AND points_key IS NOT NULL %(their_entries)s
                               GROUP BY order_id) h ON h.order_id = m.id
-                 WHERE m.company_id = %(company)s AND m.move_type IN %(types)s
-                   AND ((m.state = 'posted' AND m.invoice_date >= %(start)s AND COALESCE(h.open, 0) = 0
-                         AND m.amount_untaxed_signed <> 0)
-                        OR (m.state <> 'posted' AND h.open > 0))
+                 WHERE (m.state = 'posted' AND m.invoice_date >= %(start)s AND COALESCE(h.open, 0) = 0
+                        AND m.amount_untaxed_signed <> 0)
+                    OR (m.state <> 'posted' AND h.open > 0)
                  ORDER BY m.commercial_partner_id, m.id
                 """,
                 company=config.company_id.id,
                 types=DOCUMENT_TYPES,
                 start=config.points_start_date,
+                written=SQL() if full else SQL("AND m.write_date >= %s", config.points_checked_since),
+                # the entries of those documents only, not the whole ledger
+                their_entries=SQL() if full else SQL("AND order_id IN (SELECT id FROM moves)"),
             )
         )
         Move = self.env["account.move"].sudo()
@@ -369,6 +380,7 @@ class CustomerLoyaltyLedger(models.AbstractModel):
         for chunk in split_every(CHUNK, rows, list):
             Lock._run_batch(lambda chunk=chunk: self._catch_up_chunk(Move, chunk))
             Move.invalidate_model()  # keep memory flat over millions of documents
+        config.sudo().write({"points_checked_since": since, **({"points_full_check": since} if full else {})})
 
     def _catch_up_chunk(self, Move, rows):
         self._void_documents(Move.browse([move_id for move_id, posted in rows if not posted]))

@@ -7,7 +7,16 @@ from ..engine.tiering import Reference, TieringSettings
 from .customer_churn_model import METHODS as FIT_METHODS
 
 #: What the runs write: anything else changed makes the next run a full one.
-RUN_STATE_FIELDS = {"last_run", "last_run_since", "last_full_run", "incremental_reference"}
+RUN_STATE_FIELDS = {
+    "last_run",
+    "last_run_since",
+    "last_full_run",
+    "incremental_reference",
+    "points_checked_since",
+    "points_full_check",
+}
+#: Settings that change which documents earn points: the next points run checks them all.
+POINTS_SCOPE_FIELDS = {"loyalty_program_id", "points_start_date"}
 METHODS = [
     ("abc", "ABC revenue share"),
     ("rfm", "RFM score bands"),
@@ -161,6 +170,8 @@ class CustomerTieringConfig(models.Model):
     last_full_run = fields.Datetime(string="Last Full Recompute", readonly=True)
     last_run_since = fields.Datetime(string="Changes Looked Up Since", readonly=True)
     incremental_reference = fields.Json(readonly=True)
+    points_checked_since = fields.Datetime(readonly=True)
+    points_full_check = fields.Datetime(string="Last Full Points Check", readonly=True)
     tier_ids = fields.One2many("customer.tier", compute="_compute_tier_ids", string="Tiers")
 
     _sql_constraints = [
@@ -171,10 +182,19 @@ class CustomerTieringConfig(models.Model):
         # Changed settings apply to every customer at once: next run is full.
         if vals.keys() - RUN_STATE_FIELDS:
             vals = {**vals, "last_full_run": False}
+        if vals.keys() & POINTS_SCOPE_FIELDS:
+            vals = {**vals, "points_full_check": False}
         return super().write(vals)
 
     def _full_run_due(self, today):
         return not self.last_full_run or (today - self.last_full_run.date()).days >= self.full_run_days
+
+    def _points_full_check_due(self, today):
+        """Whether the points run checks every document rather than those
+        written since it last looked: after the opt-in date or the program
+        changed, and as often as the full tiering run."""
+        last = self.points_full_check
+        return not last or not self.points_checked_since or (today - last.date()).days >= self.full_run_days
 
     def _incremental_reference(self):
         """(tiering reference, churn fit) of the last full run, or None to run a full one."""

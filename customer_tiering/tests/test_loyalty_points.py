@@ -1,9 +1,9 @@
-from datetime import date
+from datetime import date, timedelta
 
 from freezegun import freeze_time
 from psycopg2 import IntegrityError
 
-from odoo import Command
+from odoo import Command, fields
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tests import new_test_user, tagged
 from odoo.tools import mute_logger
@@ -179,6 +179,39 @@ class TestLoyaltyPoints(TieringInvoiceCommon):
         self.env["customer.loyalty.ledger"]._catch_up(self.config)
         self.assertEqual(self.entries(invoice).mapped("points_kind"), ["earn", "void"])
         self.assertEqual(self.card().points, 0.0)
+
+    def test_catch_up_checks_documents_written_since_it_looked(self):
+        """A nightly catch-up reads the documents written since the last one
+        looked; a full check of all of them comes with a new opt-in date,
+        and as often as the full tiering run."""
+        ledger = self.env["customer.loyalty.ledger"]
+        invoice = self.post_invoice(self.customer, 1000.0, "2026-03-01")
+        ledger._catch_up(self.config)
+        self.assertTrue(self.config.points_full_check)
+        checked = self.config.points_checked_since
+        # Cancelled behind the ORM's back, and written before the last check looked.
+        self.env.cr.execute(
+            "UPDATE account_move SET state = 'cancel', write_date = %s WHERE id = %s",
+            [checked - timedelta(hours=1), invoice.id],
+        )
+        invoice.invalidate_recordset(["state", "write_date"])
+        ledger._catch_up(self.config)
+        self.assertEqual(self.entries(invoice).mapped("points_kind"), ["earn"], "not written since: not read")
+        self.config.points_start_date = date(2026, 1, 1)
+        self.assertFalse(self.config.points_full_check, "a new opt-in date asks for a full check")
+        ledger._catch_up(self.config)
+        self.assertEqual(self.entries(invoice).mapped("points_kind"), ["earn", "void"])
+        self.assertTrue(self.config.points_full_check)
+        # Cancelled behind the ORM's back since: the nightly check voids it.
+        other = self.post_invoice(self.customer, 300.0, "2026-03-02")
+        self.env.cr.execute("UPDATE account_move SET state = 'cancel' WHERE id = %s", [other.id])
+        other.invalidate_recordset(["state"])
+        ledger._catch_up(self.config)
+        self.assertFalse(self.config._points_full_check_due(fields.Date.today()))
+        self.assertEqual(self.entries(other).mapped("points_kind"), ["earn", "void"])
+        weekly = self.config.points_full_check.date() + timedelta(days=self.config.full_run_days)
+        self.assertFalse(self.config._points_full_check_due(weekly - timedelta(days=1)))
+        self.assertTrue(self.config._points_full_check_due(weekly))
 
     def test_ledger_key_is_a_database_constraint(self):
         invoice = self.post_invoice(self.customer, 1000.0, "2026-03-01")

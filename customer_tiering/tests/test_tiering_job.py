@@ -1,7 +1,11 @@
 from datetime import date
 
-from odoo.tests import freeze_time, tagged
+import pandas as pd
 
+from odoo.tests import freeze_time, tagged
+from odoo.tools import SQL
+
+from ..models.customer_tiering_job import SALES_SLICES
 from .common import TieringInvoiceCommon
 
 
@@ -60,6 +64,21 @@ class TestTieringJob(TieringInvoiceCommon):
             self.assertTrue(1 <= partner.rfm_r <= 5 and 1 <= partner.rfm_f <= 5 and 1 <= partner.rfm_m <= 5)
         self.assertGreater(self.big.rfm_m, self.mid.rfm_m)
         self.assertEqual(self.prospect.purchase_count, 0)
+
+    def test_sales_read_in_slices(self):
+        """The full run reads sales in partner id slices: together they hold
+        every partner once, and read what a read per customer reads."""
+        job = self.env["customer.tiering.job"]
+        all_ids = self.env["res.partner"].with_context(active_test=False).search([]).ids
+        for count in (SALES_SLICES, 7):
+            ids = []
+            for only in job._id_slices(SQL("id"), count):
+                ids += [row[0] for row in self.env.execute_query(SQL("SELECT id FROM res_partner WHERE TRUE %s", only))]
+            self.assertEqual(sorted(ids), sorted(all_ids))
+        whole = job._read_sales(self.company, date(2023, 7, 1), date(2024, 7, 1))
+        self.assertEqual(set(whole.index), {self.big.id, self.mid.id, self.small.id})
+        per_customer = job._read_sales(self.company, date(2023, 7, 1), date(2024, 7, 1), whole.index.tolist())
+        pd.testing.assert_frame_equal(whole, per_customer)
 
     def test_history_and_chatter(self):
         self.run_cron()
