@@ -17,6 +17,7 @@ import sys
 import threading
 import time
 from datetime import timedelta
+from functools import partial
 
 from dateutil.relativedelta import relativedelta
 from freezegun import freeze_time
@@ -163,6 +164,13 @@ def timed(env, step):
     return time.perf_counter() - start
 
 
+def on_day(env, day, step):
+    # Timed from outside: freezegun stops perf_counter inside its block.
+    with freeze_time(day):
+        step()
+        env.flush_all()
+
+
 def time_next_nights(env, partner_ids):
     """The nightly pipeline of the next night, once 1% of the customers
     bought and the clock moved one day: the weekly full run and an
@@ -194,15 +202,9 @@ def nightly_steps(env, full):
 
 
 def time_night(env, partner_ids, day, full):
-    times = {}
     with env.cr.savepoint(flush=False) as savepoint:
         new_invoices(env, partner_ids, day)
-        for name, step in nightly_steps(env, full).items():
-            start = time.perf_counter()  # freezegun stops perf_counter inside its block
-            with freeze_time(day):
-                step()
-                env.flush_all()
-            times[name] = time.perf_counter() - start
+        times = {name: timed(env, partial(on_day, env, day, step)) for name, step in nightly_steps(env, full).items()}
         savepoint.rollback()
     env.invalidate_all()
     print(f"  {'full' if full else 'incremental'} night: " + ", ".join(f"{k} {v:.2f} s" for k, v in times.items()))
