@@ -93,9 +93,19 @@ ensure_package() {
 
 has_wkhtmltopdf() { command -v wkhtmltopdf >/dev/null; }
 
+# The first start of a freshly installed Chromium builds its caches and can
+# outlast the 10 s Odoo waits for a browser, which then skips the tour: start
+# it once before the tests.
+warm_chromium() {
+  local browser
+  browser=$(command -v chromium || command -v chromium-browser || command -v google-chrome)
+  timeout 120 "$browser" --headless --no-sandbox --disable-gpu --dump-dom about:blank >/dev/null 2>&1 || true
+}
+
 # The browser tours need Chromium, the PDF reports wkhtmltopdf.
 ensure_test_tools() {
   ensure_package chromium has_chromium "no Chromium found: the browser tours need it (e.g. apt-get install chromium)."
+  warm_chromium
   ensure_package wkhtmltopdf has_wkhtmltopdf \
     "no wkhtmltopdf found: the PDF report tests need it (e.g. apt-get install wkhtmltopdf)."
 }
