@@ -74,6 +74,7 @@ class TestFollowupJob(TieringInvoiceCommon):
                     "user_id": self.seller.id,
                     "date_deadline": INVOICE_DAY + timedelta(days=38),
                     "summary": self.policy_a.name,
+                    "res_name": "Key Customer",
                 }
             ],
         )
