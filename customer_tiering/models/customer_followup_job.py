@@ -40,9 +40,9 @@ class CustomerFollowupJob(models.AbstractModel):
         customers someone can be assigned to and who have no open activity
         of the policy have their touches looked up, in the same query."""
         Partner = self.env["res.partner"].with_company(policy.company_id)
-        domain = policy._customer_domain() + BLOCKED
-        assignees = self._assignees(policy, Partner, domain)
-        due = self._due(policy, Partner._search(domain), assignees, today) if assignees else []
+        customers = Partner._search(policy._customer_domain() + BLOCKED)
+        assignees = self._assignees(policy, customers)
+        due = self._due(policy, customers, assignees, today) if assignees else []
         partners = Partner.browse([partner_id for partner_id, *_rest in due])
         values = [
             self._activity_values(policy, partner, assignees[salesperson, tier], last_touch, today)
@@ -136,15 +136,23 @@ class CustomerFollowupJob(models.AbstractModel):
         )
 
     # ------------------------------------------------------------ activities
-    def _assignees(self, policy, Partner, domain):
-        """{(salesperson id, tier id): user} for the pairs among the
-        customers of ``domain`` that have an assignee (0 for none). The rule
-        depends on the salesperson and the tier only, so it is worked out
-        once per pair, not once per customer: a policy may cover millions."""
+    def _assignees(self, policy, customers):
+        """{(salesperson id, tier id): user} for the pairs among ``customers``
+        (a query) that have an assignee (0 for none). The rule depends on the
+        salesperson and the tier only, so it is worked out once per pair, not
+        once per customer: a policy may cover millions."""
+        tier = self.env["res.partner"]._company_value_sql("tier_id", policy.company_id, customers.table)
+        pairs = self.env.execute_query(
+            customers.select(
+                SQL("DISTINCT COALESCE(%s, 0)", SQL.identifier(customers.table, "user_id")),
+                SQL("COALESCE(%s, 0)", tier),
+            )
+        )
+        Users, Tiers = self.env["res.users"], self.env["customer.tier"]
         assignees = {}
-        for salesperson, tier in Partner._read_group(domain, ["user_id", "tier_id"]):
-            if user := self._assignee(policy, salesperson, tier):
-                assignees[salesperson.id or 0, tier.id or 0] = user
+        for salesperson, tier_id in pairs:
+            if user := self._assignee(policy, Users.browse(salesperson or ()), Tiers.browse(tier_id or ())):
+                assignees[salesperson, tier_id] = user
         return assignees
 
     def _assignee(self, policy, salesperson, tier):

@@ -153,9 +153,9 @@ class TestFollowupJob(TieringInvoiceCommon):
         """{customer: last touch} of ``partners`` due for policy A on ``today``."""
         job = self.env["customer.followup.job"]
         Partner = self.env["res.partner"]
-        domain = [("id", "in", partners.ids)]
-        assignees = job._assignees(self.policy_a, Partner, domain)
-        return {row[0]: row[3] for row in job._due(self.policy_a, Partner._search(domain), assignees, today)}
+        customers = Partner._search([("id", "in", partners.ids)])
+        assignees = job._assignees(self.policy_a, customers)
+        return {row[0]: row[3] for row in job._due(self.policy_a, customers, assignees, today)}
 
     def test_invoice_touches_after_a_tiering_run(self):
         """After a tiering run, its stored last purchase is the invoice touch,
