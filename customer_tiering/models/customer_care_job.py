@@ -41,6 +41,8 @@ class CustomerCareJob(models.AbstractModel):
         care_dates = self.env["customer.care.date"].search(
             [("company_id", "=", config.company_id.id), ("date", "in", [today, lead_day])]
         )
+        if not care_dates:
+            return  # most nights: no need to read every tiered customer
         entities = self.env["res.partner"].search([("is_tiering_entity", "=", True), ("tier_id", "!=", False)])
         for care_date in care_dates:
             for channel, day in (("activity", lead_day), ("email", today)):

@@ -31,18 +31,29 @@ class CustomerFollowupJob(models.AbstractModel):
             company = config.company_id
             with self.env["customer.tiering.lock"]._exclusive("followup", company) as acquired:
                 if acquired:
-                    for policy in policies.filtered(lambda p, c=company: p.company_id == c):
-                        self.with_company(company)._run_policy(policy, today)
+                    self.with_company(company)._run_policies(
+                        policies.filtered(lambda p, c=company: p.company_id == c), today
+                    )
                     self.env["customer.care.job"].with_company(company)._run_care(config, today)
 
-    def _run_policy(self, policy, today):
+    def _run_policies(self, policies, today):
+        """Create the due activities of ``policies``, of the current company;
+        returns how many. The (salesperson, tier) pairs of its customers are
+        read once for all of them."""
+        pairs = self._pairs()
+        return sum(self._run_policy(policy, pairs, today) for policy in policies)
+
+    def _run_policy(self, policy, pairs, today):
         """Create the policy's due activities; returns how many. Only the
         customers someone can be assigned to and who have no open activity
         of the policy have their touches looked up, in the same query."""
         Partner = self.env["res.partner"].with_company(policy.company_id)
-        customers = Partner._search(policy._customer_domain() + BLOCKED)
-        assignees = self._assignees(policy, customers)
-        due = self._due(policy, customers, assignees, today) if assignees else []
+        assignees = self._assignees(policy, pairs)
+        due = (
+            self._due(policy, Partner._search(policy._customer_domain() + BLOCKED), assignees, today)
+            if assignees
+            else []
+        )
         partners = Partner.browse([partner_id for partner_id, *_rest in due])
         values = [
             self._activity_values(policy, partner, assignees[salesperson, tier], last_touch, today)
@@ -136,21 +147,31 @@ class CustomerFollowupJob(models.AbstractModel):
         )
 
     # ------------------------------------------------------------ activities
-    def _assignees(self, policy, customers):
-        """{(salesperson id, tier id): user} for the pairs among ``customers``
-        (a query) that have an assignee (0 for none). The rule depends on the
-        salesperson and the tier only, so it is worked out once per pair, not
-        once per customer: a policy may cover millions."""
-        tier = self.env["res.partner"]._company_value_sql("tier_id", policy.company_id, customers.table)
-        pairs = self.env.execute_query(
-            customers.select(
-                SQL("DISTINCT COALESCE(%s, 0)", SQL.identifier(customers.table, "user_id")),
-                SQL("COALESCE(%s, 0)", tier),
+    def _pairs(self):
+        """The distinct (salesperson id, tier id) pairs of the current
+        company's active customers, 0 for none."""
+        company = self.env.company
+        self.env["res.partner"].flush_model(["user_id", "tier_id", "active", "commercial_partner_id"])
+        return self.env.execute_query(
+            SQL(
+                """
+                SELECT DISTINCT COALESCE(user_id, 0), COALESCE(%s, 0) FROM res_partner
+                 WHERE active AND id = commercial_partner_id
+                """,
+                self.env["res.partner"]._company_value_sql("tier_id", company),
             )
         )
+
+    def _assignees(self, policy, pairs):
+        """{(salesperson id, tier id): user} for the ``pairs`` of the policy's
+        tiers that have an assignee. The rule depends on the salesperson and
+        the tier only, so it is worked out once per pair, not once per
+        customer: a policy may cover millions."""
         Users, Tiers = self.env["res.users"], self.env["customer.tier"]
         assignees = {}
         for salesperson, tier_id in pairs:
+            if policy.tier_ids and tier_id not in policy.tier_ids.ids:
+                continue
             if user := self._assignee(policy, Users.browse(salesperson or ()), Tiers.browse(tier_id or ())):
                 assignees[salesperson, tier_id] = user
         return assignees

@@ -125,7 +125,7 @@ class TestCareJob(TieringInvoiceCommon):
         policy = self.env["customer.service.policy"].search(
             [("company_id", "=", self.company.id), ("tier_ids", "=", self.tier_a.id)]
         )
-        self.env["customer.followup.job"]._run_policy(policy, today)
+        self.env["customer.followup.job"]._run_policies(policy, today)
         self.standard.write({"churn_risk_level": "high", "value_at_risk": 4321.0})
         self.config.digest_mode = "email"
         for _run in range(2):

@@ -34,7 +34,7 @@ class TestFollowupJob(TieringInvoiceCommon):
         cls.post_invoice(cls.customer, 500.0, INVOICE_DAY)
 
     def run_policy(self, policy, day):
-        return self.env["customer.followup.job"]._run_policy(policy, day)
+        return self.env["customer.followup.job"]._run_policies(policy, day)
 
     def followups(self, partner=None, policy=None):
         return self.env["mail.activity"].search(
@@ -154,7 +154,7 @@ class TestFollowupJob(TieringInvoiceCommon):
         job = self.env["customer.followup.job"]
         Partner = self.env["res.partner"]
         customers = Partner._search([("id", "in", partners.ids)])
-        assignees = job._assignees(self.policy_a, customers)
+        assignees = job._assignees(self.policy_a, job._pairs())
         return {row[0]: row[3] for row in job._due(self.policy_a, customers, assignees, today)}
 
     def test_invoice_touches_after_a_tiering_run(self):

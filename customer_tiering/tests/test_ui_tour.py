@@ -80,7 +80,7 @@ class TestFollowupTour(HttpCase):
         cls.policy = cls.env["customer.service.policy"].search(
             [("company_id", "=", cls.env.company.id), ("tier_ids", "=", tier_a.id)]
         )
-        cls.env["customer.followup.job"]._run_policy(cls.policy, fields.Date.context_today(cls.env.user))
+        cls.env["customer.followup.job"]._run_policies(cls.policy, fields.Date.context_today(cls.env.user))
 
     def test_my_followups_tour(self):
         activity = self.customer.activity_ids
