@@ -1,4 +1,3 @@
-from collections import defaultdict
 from datetime import timedelta
 
 from markupsafe import Markup, escape
@@ -110,30 +109,37 @@ class CustomerCareJob(models.AbstractModel):
 
     def _log(self, config, partners, occasion, day, channel):
         """Log the touches; returns the partners not touched for it yet."""
-        if not partners:
-            return partners
+        logged = self._log_entries(config, [(partner_id, occasion, day) for partner_id in partners.ids], channel)
+        return partners.filtered(lambda partner: partner.id in logged)
+
+    def _log_entries(self, config, entries, channel):
+        """Log (partner id, occasion, day) touches in one statement; returns
+        the ids of the partners whose touch was not logged yet."""
+        if not entries:
+            return set()
+        partner_ids, occasions, days = zip(*entries, strict=True)
         rows = self.env.execute_query(
             SQL(
                 """
                 INSERT INTO customer_care_log (partner_id, company_id, occasion, year, channel, date,
                                                create_uid, create_date, write_uid, write_date)
-                SELECT p, %(company)s, %(occasion)s, %(year)s, %(channel)s, %(day)s,
+                SELECT e.partner_id, %(company)s, e.occasion, extract(year FROM e.day)::int, %(channel)s, e.day,
                        %(uid)s, %(now)s, %(uid)s, %(now)s
-                  FROM unnest(%(partners)s::int[]) AS p
+                  FROM unnest(%(partners)s::int[], %(occasions)s::varchar[], %(days)s::date[])
+                       AS e(partner_id, occasion, day)
                     ON CONFLICT (partner_id, company_id, occasion, year) DO NOTHING
              RETURNING partner_id
                 """,
                 company=config.company_id.id,
-                occasion=occasion,
-                year=day.year,
                 channel=channel,
-                day=day,
-                partners=partners.ids,
+                partners=list(partner_ids),
+                occasions=list(occasions),
+                days=list(days),
                 uid=self.env.uid,
                 now=self.env.cr.now(),
             )
         )
-        return partners.browse([partner_id for (partner_id,) in rows])
+        return {partner_id for (partner_id,) in rows}
 
     def _create_care_activities(self, partners, summary, deadline, note):
         followup = self.env["customer.followup.job"]
@@ -150,30 +156,24 @@ class CustomerCareJob(models.AbstractModel):
     def _dormancy_warnings(self, config, today):
         """Warn the salesperson when a customer's next purchase is overdue
         enough that it will soon count as sleeping: once per purchase."""
-        Partner = self.env["res.partner"].with_company(config.company_id)
         followup = self.env["customer.followup.job"]
-        by_last_purchase = defaultdict(list)
-        asleep_on = {}
-        for partner_id, last_purchase, day in self._about_to_sleep(config, today):
-            by_last_purchase[last_purchase].append(partner_id)
-            asleep_on[partner_id] = day
+        rows = self._about_to_sleep(config, today)
+        logged = self._log_entries(config, [(pid, f"dormancy:{last}", last) for pid, last, _day in rows], "activity")
+        rows = [row for row in rows if row[0] in logged]
+        # One browse for all: their salespeople and tiers are read in one go.
+        partners = self.env["res.partner"].with_company(config.company_id).browse([row[0] for row in rows])
         values = []
-        for last_purchase, partner_ids in by_last_purchase.items():
-            summary = self.env._("About to fall asleep: no purchase since %(date)s", date=last_purchase)
-            occasion = f"dormancy:{last_purchase}"
-            for partner in self._log(config, Partner.browse(partner_ids), occasion, last_purchase, "activity"):
-                if user := followup._responsible(partner):
-                    note = self.env._(
-                        "At its usual rhythm %(partner)s should have bought again; it counts as sleeping from "
-                        "%(date)s.",
-                        partner=partner.name,
-                        date=asleep_on[partner.id],
-                    )
-                    values.append(
-                        followup._partner_activity(
-                            partner, user, summary, Markup("<p>%s</p>") % escape(note), asleep_on[partner.id]
-                        )
-                    )
+        for partner, (_id, last_purchase, asleep_on) in zip(partners, rows, strict=True):
+            if user := followup._responsible(partner):
+                summary = self.env._("About to fall asleep: no purchase since %(date)s", date=last_purchase)
+                note = self.env._(
+                    "At its usual rhythm %(partner)s should have bought again; it counts as sleeping from %(date)s.",
+                    partner=partner.name,
+                    date=asleep_on,
+                )
+                values.append(
+                    followup._partner_activity(partner, user, summary, Markup("<p>%s</p>") % escape(note), asleep_on)
+                )
         followup._create_activities(values)
 
     def _about_to_sleep(self, config, today):
