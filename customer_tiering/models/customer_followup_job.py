@@ -46,105 +46,109 @@ class CustomerFollowupJob(models.AbstractModel):
     def _run_policy(self, policy, pairs, today):
         """Create the policy's due activities; returns how many. Only the
         customers someone can be assigned to and who have no open activity
-        of the policy have their touches looked up, in the same query."""
+        of the policy have their touches looked up."""
         Partner = self.env["res.partner"].with_company(policy.company_id)
         assignees = self._assignees(policy, pairs)
-        due = (
-            self._due(policy, Partner._search(policy._customer_domain() + BLOCKED), assignees, today)
-            if assignees
-            else []
-        )
-        partners = Partner.browse([partner_id for partner_id, *_rest in due])
+        customers = Partner._search(policy._customer_domain() + BLOCKED)
+        candidates = self._candidates(policy, customers, assignees) if assignees else []
+        last_touch = self._last_touch(policy, [partner_id for partner_id, *_pair in candidates])
+        due = [row for row in candidates if _days_since(last_touch.get(row[0]), today) > policy.cadence_days]
+        partners = Partner.browse([partner_id for partner_id, *_pair in due])
         values = [
-            self._activity_values(policy, partner, assignees[salesperson, tier], last_touch, today)
-            for partner, (_id, salesperson, tier, last_touch) in zip(partners, due, strict=True)
+            self._activity_values(policy, partner, assignees[salesperson, tier], last_touch.get(partner.id), today)
+            for partner, (_id, salesperson, tier) in zip(partners, due, strict=True)
         ]
         self._create_activities(values)
-        _logger.info("Follow-up policy %s: %d customers due, %d activities", policy.name, len(due), len(values))
+        _logger.info(
+            "Follow-up policy %s: %d customers to check, %d activities", policy.name, len(candidates), len(values)
+        )
         return len(values)
 
     # ------------------------------------------------------------ due customers
-    def _due(self, policy, customers, assignees, today):
-        """(entity id, salesperson id, tier id, last touch) of the customers
-        among ``customers`` (a query) whose (salesperson, tier) has an
-        assignee, with no open activity of the policy, and whose last touch
-        is older than the cadence, in id order. Ids are 0 for none.
-
-        A touch is a done activity of the policy's type or a call or meeting,
-        a message or email sent to the customer or one of its contacts, or a
-        posted invoice: the last purchase the tiering run stored, and the
-        invoices written since that run looked, not every invoice."""
-        self.env["mail.message"].flush_model()
+    def _candidates(self, policy, customers, assignees):
+        """(entity id, salesperson id, tier id) of the customers among
+        ``customers`` (a query) whose (salesperson, tier) has an assignee and
+        that have no open activity of the policy, in id order; 0 for none."""
         self.env["mail.activity"].flush_model()
-        self.env["account.move"].flush_model(
-            ["commercial_partner_id", "invoice_date", "state", "move_type", "write_date"]
-        )
-        self.env["res.partner"].flush_model(["last_purchase_date", "commercial_partner_id", "user_id", "tier_id"])
-        company = policy.company_id
-        config = self.env["customer.tiering.config"].sudo()._for_companies(company)
-        touch_types = policy.activity_type_id.ids + [
-            activity_type.id for xmlid in CONVERSATION_TYPES if (activity_type := self.env.ref(xmlid, False))
-        ]
-        Partner = self.env["res.partner"]
+        self.env["res.partner"].flush_model(["user_id", "tier_id"])
+        tier = self.env["res.partner"]._company_value_sql("tier_id", policy.company_id)
         return self.env.execute_query(
             SQL(
                 """
-                WITH candidates AS (
-                    SELECT p.id, COALESCE(p.user_id, 0) AS salesperson, COALESCE(%(tier)s, 0) AS tier
-                      FROM res_partner p
-                      JOIN unnest(%(salespeople)s::int[], %(tiers)s::int[]) AS pair(salesperson, tier)
-                        ON pair.salesperson = COALESCE(p.user_id, 0) AND pair.tier = COALESCE(%(tier)s, 0)
-                     WHERE p.id IN %(customers)s
-                       AND NOT EXISTS (
-                               SELECT 1 FROM mail_activity a
-                                WHERE a.res_model = 'res.partner' AND a.res_id = p.id AND a.active
-                                  AND a.service_policy_id = %(policy)s AND a.activity_type_id = %(type)s)
-                ), contacts AS (
+                SELECT p.id, COALESCE(p.user_id, 0), COALESCE(%(tier)s, 0)
+                  FROM res_partner p
+                  JOIN unnest(%(salespeople)s::int[], %(tiers)s::int[]) AS pair(salesperson, tier)
+                    ON pair.salesperson = COALESCE(p.user_id, 0) AND pair.tier = COALESCE(%(tier)s, 0)
+                 WHERE p.id IN %(customers)s
+                   AND NOT EXISTS (
+                           SELECT 1 FROM mail_activity a
+                            WHERE a.res_model = 'res.partner' AND a.res_id = p.id AND a.active
+                              AND a.service_policy_id = %(policy)s AND a.activity_type_id = %(type)s)
+                 ORDER BY p.id
+                """,
+                tier=tier,
+                salespeople=[salesperson for salesperson, _tier in assignees],
+                tiers=[tier_id for _salesperson, tier_id in assignees],
+                customers=customers.subselect(),
+                policy=policy.id,
+                type=policy.activity_type_id.id,
+            )
+        )
+
+    # ------------------------------------------------------------ touches
+    def _last_touch(self, policy, partner_ids):
+        """{entity id: date of its last touch}: a done activity of the policy's
+        type or a call or meeting, a message or email sent to the customer or
+        one of its contacts, or a posted invoice, from one grouped query.
+        The invoices are the last purchase the tiering run stored, and those
+        written since that run looked: not every invoice of every customer."""
+        self.env["mail.message"].flush_model()
+        self.env["account.move"].flush_model(
+            ["commercial_partner_id", "invoice_date", "state", "move_type", "write_date"]
+        )
+        self.env["res.partner"].flush_model(["last_purchase_date"])
+        config = self.env["customer.tiering.config"].sudo()._for_companies(policy.company_id)
+        touch_types = policy.activity_type_id.ids + [
+            activity_type.id for xmlid in CONVERSATION_TYPES if (activity_type := self.env.ref(xmlid, False))
+        ]
+        rows = self.env.execute_query(
+            SQL(
+                """
+                WITH customers AS (
                     SELECT id, commercial_partner_id AS entity FROM res_partner
-                     WHERE commercial_partner_id IN (SELECT id FROM candidates)
+                     WHERE commercial_partner_id = ANY(%(entities)s)
                 ), touches AS (
                     SELECT c.entity, m.date::date AS day
-                      FROM mail_message m JOIN contacts c ON c.id = m.res_id
+                      FROM mail_message m JOIN customers c ON c.id = m.res_id
                      WHERE m.model = 'res.partner'
                        AND (m.mail_activity_type_id = ANY(%(types)s)
                             OR (m.subtype_id = %(comment)s AND m.message_type IN ('comment', 'email_outgoing')))
                     UNION ALL
                     SELECT c.entity, m.date::date
                       FROM mail_message_res_partner_rel r
-                      JOIN contacts c ON c.id = r.res_partner_id
+                      JOIN customers c ON c.id = r.res_partner_id
                       JOIN mail_message m ON m.id = r.mail_message_id
                      WHERE m.message_type IN ('comment', 'email_outgoing')
                        AND m.author_id IS DISTINCT FROM r.res_partner_id
                     UNION ALL
-                    SELECT p.id, (%(last_purchase)s)::date
-                      FROM res_partner p WHERE p.id IN (SELECT id FROM candidates)
+                    SELECT id, (%(last_purchase)s)::date FROM res_partner WHERE id = ANY(%(entities)s)
                     UNION ALL
                     SELECT m.commercial_partner_id, m.invoice_date
                       FROM account_move m
-                     WHERE m.commercial_partner_id IN (SELECT id FROM candidates) AND m.company_id = %(company)s
+                     WHERE m.commercial_partner_id = ANY(%(entities)s) AND m.company_id = %(company)s
                        AND m.state = 'posted' AND m.move_type = 'out_invoice' AND m.write_date >= %(since)s
-                ), last_touch AS (
-                    SELECT entity, max(day) AS day FROM touches GROUP BY entity
                 )
-                SELECT c.id, c.salesperson, c.tier, t.day
-                  FROM candidates c LEFT JOIN last_touch t ON t.entity = c.id
-                 WHERE t.day IS NULL OR t.day < %(due_before)s
-                 ORDER BY c.id
+                SELECT entity, max(day) FROM touches GROUP BY entity
                 """,
-                tier=Partner._company_value_sql("tier_id", company),
-                salespeople=[salesperson for salesperson, _tier in assignees],
-                tiers=[tier for _salesperson, tier in assignees],
-                customers=customers.subselect(),
-                policy=policy.id,
-                type=policy.activity_type_id.id,
+                entities=partner_ids,
                 types=touch_types,
                 comment=self.env.ref("mail.mt_comment").id,
-                company=company.id,
-                last_purchase=Partner._company_value_sql("last_purchase_date", company),
+                company=policy.company_id.id,
+                last_purchase=self.env["res.partner"]._company_value_sql("last_purchase_date", policy.company_id),
                 since=config.last_run_since or datetime.min,
-                due_before=today - timedelta(days=policy.cadence_days),
             )
         )
+        return dict(rows)
 
     # ------------------------------------------------------------ activities
     def _pairs(self):

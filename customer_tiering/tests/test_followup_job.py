@@ -139,39 +139,45 @@ class TestFollowupJob(TieringInvoiceCommon):
         for partner, user in expected.items():
             self.assertEqual(self.followups(partner).user_id, user, partner.name)
 
-    def test_only_customers_with_an_assignee_are_due(self):
-        """A customer whose salesperson and tier give nobody to assign is
-        left out of the due list; the others of the run are not."""
+    def test_only_customers_with_an_assignee_and_no_open_follow_up_are_checked(self):
+        """A customer whose salesperson and tier give nobody to assign, or who
+        has an open activity of the policy, is not checked for touches; the
+        others of the run are."""
+        job = self.env["customer.followup.job"]
         self.policy_a.write({"assignee_rule": "salesperson", "user_id": False})
         orphan = self.env["res.partner"].create({"name": "Orphan Customer", "is_company": True})
         orphan.tier_id = self.tier_a
-        self.assertEqual(self.last_touches(self.customer | orphan), {self.customer.id: INVOICE_DAY})
-        self.tier_a.user_id = self.account_manager
-        self.assertEqual(self.last_touches(self.customer | orphan), {self.customer.id: INVOICE_DAY, orphan.id: None})
 
-    def last_touches(self, partners, today=INVOICE_DAY + timedelta(days=1000)):
-        """{customer: last touch} of ``partners`` due for policy A on ``today``."""
-        job = self.env["customer.followup.job"]
-        Partner = self.env["res.partner"]
-        customers = Partner._search([("id", "in", partners.ids)])
-        assignees = job._assignees(self.policy_a, job._pairs())
-        return {row[0]: row[3] for row in job._due(self.policy_a, customers, assignees, today)}
+        def candidates():
+            customers = self.env["res.partner"]._search([("id", "in", (self.customer | orphan).ids)])
+            return job._candidates(self.policy_a, customers, job._assignees(self.policy_a, job._pairs()))
+
+        self.assertEqual(candidates(), [(self.customer.id, self.seller.id, self.tier_a.id)])
+        self.tier_a.user_id = self.account_manager
+        self.assertEqual(
+            candidates(), [(self.customer.id, self.seller.id, self.tier_a.id), (orphan.id, 0, self.tier_a.id)]
+        )
+        self.run_policy(self.policy_a, INVOICE_DAY + timedelta(days=31))
+        self.assertEqual(candidates(), [], "both have their open follow-up")
 
     def test_invoice_touches_after_a_tiering_run(self):
         """After a tiering run, its stored last purchase is the invoice touch,
         and only the invoices written since the run looked are read."""
+        job = self.env["customer.followup.job"]
         self.run_full()
         now = fields.Datetime.now()
         self.config.last_run_since = now + timedelta(hours=1)  # the invoice predates what the run looked up
-        self.assertEqual(self.last_touches(self.customer), {self.customer.id: INVOICE_DAY})
+        self.assertEqual(job._last_touch(self.policy_a, self.customer.ids), {self.customer.id: INVOICE_DAY})
         self.post_invoice(self.customer, 100.0, INVOICE_DAY + timedelta(days=10))
         self.assertEqual(
-            self.last_touches(self.customer),
+            job._last_touch(self.policy_a, self.customer.ids),
             {self.customer.id: INVOICE_DAY},
             "an invoice written before the run looked is the stored last purchase's business",
         )
         self.config.last_run_since = now - timedelta(hours=1)
-        self.assertEqual(self.last_touches(self.customer), {self.customer.id: INVOICE_DAY + timedelta(days=10)})
+        self.assertEqual(
+            job._last_touch(self.policy_a, self.customer.ids), {self.customer.id: INVOICE_DAY + timedelta(days=10)}
+        )
 
     def test_exclusions(self):
         day = INVOICE_DAY + timedelta(days=60)
