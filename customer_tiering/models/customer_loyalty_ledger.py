@@ -333,8 +333,10 @@ class CustomerLoyaltyLedger(models.AbstractModel):
             with self.env["customer.tiering.lock"]._exclusive("loyalty", config.company_id) as acquired:
                 if acquired:
                     ledger = self.with_company(config.company_id)
+                    # Read before the catch-up moves it: the cards written since then.
+                    written_since = not config._points_full_check_due(today) and config.points_checked_since
                     ledger._catch_up(config)
-                    ledger._expire(config, today)
+                    ledger._expire(config, today, written_since)
 
     def _catch_up(self, config):
         """Award posted documents that were missed, and void those no longer
@@ -386,12 +388,19 @@ class CustomerLoyaltyLedger(models.AbstractModel):
         self._void_documents(Move.browse([move_id for move_id, posted in rows if not posted]))
         self._award_documents(Move.browse([move_id for move_id, posted in rows if posted]))
 
-    def _expire(self, config, today):
+    def _expire(self, config, today, written_since=None):
         """Expire, first earned first expired, what the balance holds beyond
-        the points earned inside the expiry window."""
+        the points earned inside the expiry window.
+
+        A card's excess grows only when the window's start passes one of its
+        entries or when the card is written (a new entry, a spending). With
+        ``written_since``, only those cards are checked: the cards with
+        entries dated between the last run's window start and this one's,
+        and the cards written since ``written_since``. Without, every card."""
         if not config.points_expiry_months:
             return
         cutoff = today - relativedelta(months=config.points_expiry_months)
+        last_cutoff = config.points_expired_until
         self.env["loyalty.history"].flush_model()
         self.env["loyalty.card"].flush_model(["points"])
         rows = self.env.execute_query(
@@ -405,7 +414,7 @@ class CustomerLoyaltyLedger(models.AbstractModel):
                       FROM loyalty_card card
                       LEFT JOIN loyalty_history h
                              ON h.card_id = card.id AND COALESCE(h.points_date, h.create_date::date) > %(cutoff)s
-                     WHERE card.program_id = %(program)s AND card.is_tier_card AND card.points > 0
+                     WHERE card.program_id = %(program)s AND card.is_tier_card AND card.points > 0 %(candidates)s
                      GROUP BY card.id
                 ), excesses AS (
                     SELECT id, round((points - valid)::numeric, 2)::float8 AS excess FROM balances
@@ -414,6 +423,9 @@ class CustomerLoyaltyLedger(models.AbstractModel):
                 """,
                 cutoff=cutoff,
                 program=config.loyalty_program_id.id,
+                candidates=self._expiry_candidates(last_cutoff, cutoff, written_since)
+                if written_since and last_cutoff
+                else SQL(),
             )
         )
         description = self.env._("Points earned up to %(date)s expired", date=cutoff)
@@ -423,6 +435,21 @@ class CustomerLoyaltyLedger(models.AbstractModel):
         ]
         for chunk in split_every(CHUNK, entries, list):
             self.env["customer.tiering.lock"]._run_batch(lambda chunk=chunk: self._insert(chunk))
+        config.sudo().points_expired_until = cutoff
+
+    def _expiry_candidates(self, last_cutoff, cutoff, written_since):
+        return SQL(
+            """
+            AND card.id IN (SELECT card_id FROM loyalty_history
+                             WHERE COALESCE(points_date, create_date::date) > %(last_cutoff)s
+                               AND COALESCE(points_date, create_date::date) <= %(cutoff)s
+                             UNION ALL
+                            SELECT id FROM loyalty_card WHERE write_date >= %(since)s)
+            """,
+            last_cutoff=last_cutoff,
+            cutoff=cutoff,
+            since=written_since,
+        )
 
     # ------------------------------------------------------------ merge
     @api.model

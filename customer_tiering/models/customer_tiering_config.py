@@ -14,6 +14,7 @@ RUN_STATE_FIELDS = {
     "incremental_reference",
     "points_checked_since",
     "points_full_check",
+    "points_expired_until",
 }
 #: Settings that change which documents earn points: the next points run checks them all.
 POINTS_SCOPE_FIELDS = {"loyalty_program_id", "points_start_date"}
@@ -172,6 +173,11 @@ class CustomerTieringConfig(models.Model):
     incremental_reference = fields.Json(readonly=True)
     points_checked_since = fields.Datetime(readonly=True)
     points_full_check = fields.Datetime(string="Last Full Points Check", readonly=True)
+    points_expired_until = fields.Date(
+        string="Points Expired Up To",
+        readonly=True,
+        help="Points earned up to this day have been expired: the next run looks only at the points earned since.",
+    )
     tier_ids = fields.One2many("customer.tier", compute="_compute_tier_ids", string="Tiers")
 
     _sql_constraints = [

@@ -31,6 +31,8 @@ class LoyaltyHistory(models.Model):
                 ON loyalty_history (card_id, points_key) WHERE points_key IS NOT NULL;
             CREATE INDEX IF NOT EXISTS loyalty_history_points_move_idx
                 ON loyalty_history (order_id) WHERE order_model = 'account.move' AND points_key IS NOT NULL;
+            CREATE INDEX IF NOT EXISTS loyalty_history_expiry_date_idx
+                ON loyalty_history ((COALESCE(points_date, create_date::date)), card_id);
             """
         )
         return super().init()

@@ -333,6 +333,27 @@ class TestLoyaltyPoints(TieringInvoiceCommon):
         ledger._expire(self.config, date(2027, 6, 1))
         self.assertEqual(self.card().points, 0.0)
 
+    def test_nightly_expiry_checks_the_cards_it_can_change(self):
+        """Between full checks, expiry reads the cards with points the window
+        start passed since the last run, and the cards written since the
+        points run last looked: a card's excess grows in no other way."""
+        other = self.env["res.partner"].create({"name": "Other Account", "is_company": True})
+        self.post_invoice(self.customer, 500.0, "2024-01-15")  # 1000 points
+        self.post_invoice(other, 100.0, "2024-06-01")  # 100 points, no tier
+        ledger = self.env["customer.loyalty.ledger"]
+        ledger._expire(self.config, date(2026, 1, 14))
+        self.assertEqual(self.config.points_expired_until, date(2024, 1, 14))
+        # An excess no entry explains, set behind the ORM's back on a card not written since.
+        self.env.cr.execute("UPDATE loyalty_card SET points = points + 10 WHERE id = %s", [self.card(other).id])
+        self.card(other).invalidate_recordset(["points"])
+        later = fields.Datetime.now() + timedelta(hours=1)
+        ledger._expire(self.config, date(2026, 1, 15), written_since=later)
+        self.assertEqual(self.card().points, 0.0, "its points earned on the new window start expire")
+        self.assertEqual(self.card(other).points, 110.0, "neither passed by the window nor written: not read")
+        self.assertEqual(self.config.points_expired_until, date(2024, 1, 15))
+        ledger._expire(self.config, date(2026, 1, 16), written_since=fields.Datetime.now() - timedelta(hours=1))
+        self.assertEqual(self.card(other).points, 100.0, "written since the points run looked: read")
+
     # ------------------------------------------------------------ adjustments
     def test_manager_adjusts_with_reason_never_below_zero(self):
         self.post_invoice(self.customer, 100.0, "2026-03-01")  # 200 points
