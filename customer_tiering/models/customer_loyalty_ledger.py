@@ -444,7 +444,7 @@ class CustomerLoyaltyLedger(models.AbstractModel):
                              WHERE COALESCE(points_date, create_date::date) > %(last_cutoff)s
                                AND COALESCE(points_date, create_date::date) <= %(cutoff)s
                              UNION ALL
-                            SELECT id FROM loyalty_card WHERE write_date >= %(since)s)
+                            SELECT id FROM loyalty_card WHERE write_date >= %(since)s AND is_tier_card)
             """,
             last_cutoff=last_cutoff,
             cutoff=cutoff,

@@ -25,6 +25,8 @@ class LoyaltyHistory(models.Model):
     )
 
     def init(self):
+        # The expiry date index serves the nightly expiry's look-up of a few
+        # days' entries; without card_id, no join by card can pick it.
         self.env.cr.execute(
             """
             CREATE UNIQUE INDEX IF NOT EXISTS loyalty_history_points_key_uniq
@@ -32,7 +34,7 @@ class LoyaltyHistory(models.Model):
             CREATE INDEX IF NOT EXISTS loyalty_history_points_move_idx
                 ON loyalty_history (order_id) WHERE order_model = 'account.move' AND points_key IS NOT NULL;
             CREATE INDEX IF NOT EXISTS loyalty_history_expiry_date_idx
-                ON loyalty_history ((COALESCE(points_date, create_date::date)), card_id);
+                ON loyalty_history ((COALESCE(points_date, create_date::date)));
             """
         )
         return super().init()
