@@ -1,5 +1,5 @@
 """make bench: bulk-generate customers and posted invoices with SQL, then time
-the one-off first night (first classification, points opt-in catch-up, a new
+the one-off first night (first classification, points cron after an opt-in, a new
 follow-up policy's first run), the churn model fit, the next night's nightly
 pipeline (classification, points, follow-ups) as the weekly full run and as
 an incremental run (medians of several runs), and a naive per-partner ORM
@@ -121,8 +121,9 @@ def new_invoices(env, partner_ids, day):
 
 def time_first_night(env, partner_ids):
     """The one-off first night after the add-on is installed and set up:
-    every customer's first classification, the points catch-up of an admin
-    who opts in to the last POINTS_DAYS days of invoices, and a new
+    every customer's first classification, the points cron (catch-up and
+    expiry) after an admin opted in to the last POINTS_DAYS days of
+    invoices, and a new
     follow-up policy's first run. Each step is timed once, and the night is
     committed: the next nights start from it."""
     config = env["customer.tiering.config"]._for_companies(env.company)
@@ -130,13 +131,13 @@ def time_first_night(env, partner_ids):
     followup_policy(env, partner_ids)
     vacuum(env.cr.dbname)
     first_s = timed(env, lambda: env["customer.tiering.job"]._reclassify(env.company))
-    points_s = timed(env, lambda: env["customer.loyalty.ledger"]._catch_up(config))
+    points_s = timed(env, env["customer.loyalty.ledger"]._cron_loyalty)
     entries = env["loyalty.history"].search_count([("points_kind", "!=", False)])
     followup_s = timed(env, env["customer.followup.job"]._cron_followup)
     activities = env["mail.activity"].search_count([("res_model", "=", "res.partner")])
     env.cr.commit()
     print(
-        f"first night: classification {first_s:.2f} s, points catch-up {points_s:.2f} s ({entries} ledger "
+        f"first night: classification {first_s:.2f} s, points cron {points_s:.2f} s ({entries} ledger "
         f"entries), follow-ups {followup_s:.2f} s ({activities} activities)"
     )
     return first_s, points_s, followup_s
