@@ -172,9 +172,10 @@ class CustomerFollowupJob(models.AbstractModel):
         the tier only, so it is worked out once per pair, not once per
         customer: a policy may cover millions."""
         Users, Tiers = self.env["res.users"], self.env["customer.tier"]
+        tiers = set(policy.tier_ids.ids)
         assignees = {}
         for salesperson, tier_id in pairs:
-            if policy.tier_ids and tier_id not in policy.tier_ids.ids:
+            if tiers and tier_id not in tiers:
                 continue
             if user := self._assignee(policy, Users.browse(salesperson or ()), Tiers.browse(tier_id or ())):
                 assignees[salesperson, tier_id] = user

@@ -316,13 +316,12 @@ class ResPartner(models.Model):
             )
         )
 
-    def _company_value_sql(self, fname, company, alias=None):
+    def _company_value_sql(self, fname, company):
         """``company``'s value of a company-dependent field, as PostgreSQL
         sees Odoo's ``(column->'company'->>0)::type`` once it has dropped the
         cast to varchar that a comparison with text makes redundant. Dates
         stay ISO text: a cast to date is not immutable, so not indexable."""
-        column = SQL.identifier(alias, fname) if alias else SQL.identifier(fname)
-        value = SQL("((%s -> %s) ->> 0)", column, str(company.id))
+        value = SQL("((%s -> %s) ->> 0)", SQL.identifier(fname), str(company.id))
         return SQL("(%s)::int4", value) if self._fields[fname].type == "many2one" else value
 
     def _read_group(self, domain, groupby=(), aggregates=(), having=(), offset=0, limit=None, order=None):
