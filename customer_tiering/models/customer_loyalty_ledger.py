@@ -478,12 +478,14 @@ class CustomerLoyaltyLedger(models.AbstractModel):
                        points_key = CASE WHEN points_key IS NOT NULL THEN 'card' || card_id || ':' || points_key END
                  WHERE card_id = ANY(%(cards)s);
                 UPDATE loyalty_card
-                   SET points = points + (SELECT COALESCE(sum(points), 0) FROM loyalty_card WHERE id = ANY(%(cards)s))
+                   SET points = points + (SELECT COALESCE(sum(points), 0) FROM loyalty_card WHERE id = ANY(%(cards)s)),
+                       write_date = %(now)s  -- the nightly expiry reads the cards written since it last looked
                  WHERE id = %(final)s;
                 UPDATE loyalty_card SET points = 0, is_tier_card = FALSE, active = FALSE WHERE id = ANY(%(cards)s);
                 """,
                 final=final.id,
                 cards=cards.ids,
+                now=self.env.cr.now(),
             )
         )
         self.env["loyalty.card"].invalidate_model()
