@@ -396,7 +396,8 @@ class CustomerLoyaltyLedger(models.AbstractModel):
         entries or when the card is written (a new entry, a spending). With
         ``written_since``, only those cards are checked: the cards with
         entries dated between the last run's window start and this one's,
-        and the cards written since ``written_since``. Without, every card."""
+        and the cards written since ``written_since``. Without it, or without
+        an earlier run's window start, every card."""
         if not config.points_expiry_months:
             return
         cutoff = today - relativedelta(months=config.points_expiry_months)
@@ -438,6 +439,7 @@ class CustomerLoyaltyLedger(models.AbstractModel):
         config.sudo().points_expired_until = cutoff
 
     def _expiry_candidates(self, last_cutoff, cutoff, written_since):
+        """The condition restricting the expiry to the cards it can change."""
         return SQL(
             """
             AND card.id IN (SELECT card_id FROM loyalty_history
