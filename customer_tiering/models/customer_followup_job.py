@@ -40,6 +40,8 @@ class CustomerFollowupJob(models.AbstractModel):
         """Create the due activities of ``policies``, of the current company;
         returns how many. The (salesperson, tier) pairs of its customers are
         read once for all of them."""
+        if not policies:
+            return 0
         pairs = self._pairs()
         return sum(self._run_policy(policy, pairs, today) for policy in policies)
 
