@@ -103,6 +103,19 @@ def review_dates(customers, stages, settings):
     )
 
 
+def dormancy_dates(customers, overdue_share):
+    """Per customer, the day its next purchase is overdue by ``overdue_share``
+    of its usual interval between invoices: NaT below two invoices, or when
+    they all fell on one day."""
+    first, last = customers["first_purchase_date"], customers["last_purchase_date"]
+    count = customers["purchase_count"].astype("float64")
+    repeats = count >= 2
+    interval = (last - first).dt.days / (count - 1).where(repeats)
+    regular = repeats & (interval > 0)
+    overdue = pd.to_timedelta(np.ceil(interval * (1 + overdue_share)).where(regular), unit="D")
+    return (last + overdue).where(regular)
+
+
 def band_changes(fit, summary, settings, horizon_days, days):
     """Per customer, the first of the next ``days`` days on which its churn
     risk level or P(alive) band (sleeping, churned) changes, under ``fit``."""

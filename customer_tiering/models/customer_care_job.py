@@ -2,7 +2,7 @@ from datetime import timedelta
 
 from markupsafe import Markup, escape
 
-from odoo import api, models
+from odoo import api, fields, models
 from odoo.tools import SQL
 
 ACTIVE_STAGES = ("new", "active", "loyal", "reactivated")
@@ -178,37 +178,48 @@ class CustomerCareJob(models.AbstractModel):
 
     def _about_to_sleep(self, config, today):
         """(entity, last purchase, day it falls asleep) for active customers
-        inside their tier's warning window, from one query."""
-        company = str(config.company_id.id)
+        inside their tier's warning window and not warned yet: an index range
+        over the dormancy dates the tiering job stored, not a pass over every
+        customer."""
         self.env["res.partner"].flush_model()
-        return self.env.execute_query(
-            SQL(
-                """
-                WITH rhythm AS (
-                    SELECT p.id, (p.last_purchase_date ->> %(company)s)::date AS last,
-                           ((p.last_purchase_date ->> %(company)s)::date
-                            - (p.first_purchase_date ->> %(company)s)::date)
-                               / ((p.purchase_count ->> %(company)s)::float - 1) AS interval,
-                           COALESCE(tier.dormancy_warning_days, %(default_days)s) AS warning_days
-                      FROM res_partner p
-                      LEFT JOIN customer_tier tier ON tier.id = (p.tier_id ->> %(company)s)::int
-                     WHERE p.active AND p.id = p.commercial_partner_id
-                       AND (p.purchase_count ->> %(company)s)::int >= 2
-                       AND p.lifecycle_stage ->> %(company)s IN %(stages)s
-                ), asleep AS (
-                    SELECT id, last, (last + ceil(interval * (1 + %(share)s))::int) AS asleep_on, warning_days
-                      FROM rhythm WHERE interval > 0
-                )
-                SELECT id, last, asleep_on FROM asleep
-                 WHERE asleep_on - warning_days <= %(today)s AND %(today)s < asleep_on
-                 ORDER BY id
-                """,
-                company=company,
-                default_days=DEFAULT_WARNING_DAYS,
-                stages=ACTIVE_STAGES,
-                share=config.dormancy_overdue_share,
-                today=today,
-            )
+        self.env["customer.care.log"].flush_model()
+        return self.env.execute_query(self._about_to_sleep_query(config, today))
+
+    def _about_to_sleep_query(self, config, today):
+        """The days read are those up to the longest warning of the company's
+        tiers; the customers already warned of their last purchase are left
+        out here, the log's unique key still guards against a concurrent run."""
+        company = config.company_id
+        Partner = self.env["res.partner"]
+        tiers = self.env["customer.tier"].with_context(active_test=False).search([("company_id", "=", company.id)])
+        longest = max([DEFAULT_WARNING_DAYS, *tiers.mapped("dormancy_warning_days")])
+        dormancy = Partner._company_value_sql("dormancy_date", company)
+        return SQL(
+            """
+            SELECT p.id, (%(last)s)::date, (%(dormancy)s)::date AS asleep_on
+              FROM res_partner p
+              LEFT JOIN customer_tier tier ON tier.id = %(tier)s
+             WHERE %(dormancy)s > %(today)s AND %(dormancy)s <= %(horizon)s
+               AND p.active AND p.id = p.commercial_partner_id
+               AND %(stage)s IN %(stages)s
+               AND (%(dormancy)s)::date - COALESCE(tier.dormancy_warning_days, %(default_days)s) <= %(today)s
+               AND NOT EXISTS (
+                       SELECT 1 FROM customer_care_log log
+                        WHERE log.partner_id = p.id AND log.company_id = %(company)s
+                          AND log.occasion = 'dormancy:' || (%(last)s)
+                          AND log.year = extract(year FROM (%(last)s)::date))
+             ORDER BY p.id
+            """,
+            last=Partner._company_value_sql("last_purchase_date", company),
+            dormancy=dormancy,
+            tier=Partner._company_value_sql("tier_id", company),
+            stage=Partner._company_value_sql("lifecycle_stage", company),
+            # ISO text, as the index holds it
+            today=fields.Date.to_string(today),
+            horizon=fields.Date.to_string(today + timedelta(days=longest)),
+            default_days=DEFAULT_WARNING_DAYS,
+            stages=ACTIVE_STAGES,
+            company=company.id,
         )
 
 

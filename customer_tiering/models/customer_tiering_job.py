@@ -41,6 +41,7 @@ STORED_COLUMNS = {
     "expected_purchases_90d": "float8",
     "clv_predicted": "float8",
     "value_at_risk": "float8",
+    "dormancy_date": "date",
     "tiering_review_date": "date",
 }
 #: Scores that move a little every day as customers age: stored again only
@@ -162,6 +163,7 @@ class CustomerTieringJob(models.AbstractModel):
         sales = sales.reindex(result.index)
         churn, fit = self._lifecycle(config, sales, prior, today, reference and reference[1])
         result = result.join(churn)
+        result["dormancy_date"] = lifecycle.dormancy_dates(sales, config.dormancy_overdue_share)
         result["tiering_review_date"] = self._review_dates(config, settings, fit, result, sales, prior, today)
         changed = result[tiering.changed_mask(result, prior, STORED_COLUMNS, DRIFT)]
         _logger.info(

@@ -22,6 +22,7 @@ TIERING_FIELDS = [
     "expected_purchases_90d",
     "clv_predicted",
     "value_at_risk",
+    "dormancy_date",
     "tiering_review_date",
 ]
 RISK_LEVELS = [("low", "Low"), ("medium", "Medium"), ("high", "High")]
@@ -192,6 +193,16 @@ class ResPartner(models.Model):
         help="Predicted CLV times churn risk: who to call first.",
         groups=INTERNAL,
     )
+    dormancy_date = fields.Date(
+        string="Due to Sleep On",
+        company_dependent=True,
+        readonly=True,
+        copy=False,
+        index=False,
+        help="The day from which the next purchase is overdue by the dormancy share of the settings, at the "
+        "customer's usual interval between purchases: its salesperson is warned the tier's warning days before.",
+        groups=INTERNAL,
+    )
     tiering_review_date = fields.Date(
         string="Next Review",
         company_dependent=True,
@@ -306,6 +317,10 @@ class ResPartner(models.Model):
             review = self._company_value_sql("tiering_review_date", company)
             name = f"res_partner_tiering_review_date_company_{company.id}_index"
             self._create_company_index(name, "tiering_review_date", company, SQL("WHERE %s IS NOT NULL", review), ())
+            # The customers the care job warns before they fall asleep: a range of days.
+            dormancy = self._company_value_sql("dormancy_date", company)
+            name = f"res_partner_dormancy_date_company_{company.id}_index"
+            self._create_company_index(name, "dormancy_date", company, SQL("WHERE %s IS NOT NULL", dormancy), ())
 
     def _create_company_index(self, name, fname, company, where=None, covered=COVERED_COLUMNS):
         columns = [SQL.identifier(column) for column in dict.fromkeys((fname, *covered))] if covered else []

@@ -106,9 +106,11 @@ class TestCareJob(TieringInvoiceCommon):
                 "first_purchase_date": "2026-01-01",
                 "last_purchase_date": "2026-05-01",
                 "lifecycle_stage": "active",
+                # what the tiering job stores: every 60 days, overdue by half an interval
+                "dormancy_date": "2026-07-30",
             }
         )
-        # Every 60 days; overdue by half an interval on 2026-07-30; warned 14 days before.
+        # Warned 14 days before.
         self.job._dormancy_warnings(self.config, date(2026, 7, 15))
         self.assertFalse(self.care_activities(self.key_account))
         for _run in range(2):

@@ -40,6 +40,9 @@ class TestLifecycleJob(TieringInvoiceCommon):
         self.run_at("2024-03-05")
         self.assertEqual(self.customer.lifecycle_stage, "active")
         self.assertEqual(self.customer.churn_risk_level, "low")
+        # every 30 days: overdue by half an interval (the default share) 45 days after the last purchase
+        self.assertEqual(self.customer.dormancy_date, date(2024, 4, 15))
+        self.assertFalse(self.prospect.dormancy_date)
 
         # usual interval 30 days; 75 days of silence is 1.5 intervals overdue: P(alive) = e^-1.5
         self.run_at("2024-05-15")
@@ -60,6 +63,8 @@ class TestLifecycleJob(TieringInvoiceCommon):
         self.run_at("2024-05-21")
         self.assertEqual(self.customer.lifecycle_stage, "reactivated")
         self.assertEqual(self.customer.lifecycle_stage_since, date(2024, 5, 21))
+        # every 140 / 3 days now: ceil(70) days after the new purchase, moved by the incremental run
+        self.assertEqual(self.customer.dormancy_date, date(2024, 7, 29))
 
         history = self.env["customer.lifecycle.history"].search([("partner_id", "=", self.customer.id)], order="id")
         self.assertEqual(

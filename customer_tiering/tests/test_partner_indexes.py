@@ -1,7 +1,12 @@
+from datetime import date
+
 from odoo.tests import TransactionCase, tagged
 from odoo.tools import SQL
 
 from odoo.addons.customer_tiering.models.res_partner import INDEXED_FIELDS
+
+#: The jobs' lookups, not covering anything.
+LOOKUP_FIELDS = ("tiering_review_date", "dormancy_date")
 
 
 @tagged("post_install", "-at_install")
@@ -44,8 +49,17 @@ class TestPartnerIndexes(TransactionCase):
         covering = dict(self.env.cr.fetchall())
         expected = {f"res_partner_{fname}_company_{company.id}_index" for fname in INDEXED_FIELDS}
         expected |= {f"res_partner_{fname}_tiered_company_{company.id}_index" for fname in INDEXED_FIELDS[1:]}
-        review = f"res_partner_tiering_review_date_company_{company.id}_index"
-        self.assertEqual(covering, dict.fromkeys(expected, True) | {review: False}, "the lists' indexes cover them")
+        lookups = {f"res_partner_{fname}_company_{company.id}_index": False for fname in LOOKUP_FIELDS}
+        self.assertEqual(covering, dict.fromkeys(expected, True) | lookups, "the lists' indexes cover them")
+
+    def test_dormancy_warnings_read_a_range_of_the_dormancy_index(self):
+        config = self.env["customer.tiering.config"]._for_companies(self.company)
+        query = self.env["customer.care.job"]._about_to_sleep_query(config, date(2026, 7, 16))
+        self.env.cr.execute("SET LOCAL enable_seqscan = off")
+        self.env.cr.execute(SQL("EXPLAIN %s", query))
+        plan = "\n".join(row[0] for row in self.env.cr.fetchall())
+        self.env.cr.execute("SET LOCAL enable_seqscan = on")
+        self.assertIn(f"res_partner_dormancy_date_company_{self.company.id}_index", plan)
 
     def test_filters_use_the_company_index(self):
         for fname, value in self.values.items():
