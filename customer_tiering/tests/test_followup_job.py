@@ -1,6 +1,7 @@
 from datetime import date, timedelta
 
 from freezegun import freeze_time
+from markupsafe import Markup
 
 from odoo import fields
 from odoo.exceptions import ValidationError
@@ -82,6 +83,45 @@ class TestFollowupJob(TieringInvoiceCommon):
         self.assertIn(self.policy_a.name, activity.note)
         self.assertEqual(self.run_policy(self.policy_a, INVOICE_DAY + timedelta(days=32)), 0, "one open activity")
         self.assertEqual(len(self.followups()), 1)
+
+    def test_activities_and_followers_match_what_the_orm_creates(self):
+        job = self.env["customer.followup.job"]
+        self.seller.tz = "Asia/Shanghai"
+        by_orm, by_job, plain = self.env["res.partner"].create(
+            [{"name": name, "is_company": True} for name in ("By ORM", "By Job", "Plain")]
+        )
+        self.assertFalse((by_job | plain).activity_ids, "none yet, and now in the cache")
+        note = Markup("<p>Call <b>now</b></p>")
+        orm_activity = self.env["mail.activity"].create(
+            job._partner_activity(by_orm, self.seller, "Call", note, INVOICE_DAY) | {"res_model": "res.partner"}
+        )
+        values = [
+            job._partner_activity(by_job, self.seller, "Call", note, INVOICE_DAY),
+            job._partner_activity(plain, self.seller, "Call", "<script>alert(1)</script>Hello", INVOICE_DAY),
+        ]
+        job._create_activities(values)
+        job._create_activities(values[:1])
+        fields_ = ["res_model", "res_name", "summary", "note", "date_deadline", "user_id", "user_tz", "automated",
+                   "active", "date_done", "state", "activity_type_id"]  # fmt: skip
+        [orm_values] = orm_activity.read(fields_)
+        self.assertEqual(len(by_job.activity_ids), 2, "the partner's cached activities are invalidated")
+        for activity in by_job.activity_ids:
+            [job_values] = activity.read(fields_)
+            self.assertEqual(
+                {**job_values, "id": 0, "res_name": "By ORM"}, {**orm_values, "id": 0}, "the same as the ORM's"
+            )
+        self.assertNotIn("script", plain.activity_ids.note, "a plain text note is sanitised")
+        self.assertIn("Hello", plain.activity_ids.note)
+
+        def subscription(partner):
+            follower = partner.message_follower_ids.filtered(lambda f: f.partner_id == self.seller.partner_id)
+            return len(follower), follower.subtype_ids
+
+        count, subtypes = subscription(by_orm)
+        self.assertEqual(count, 1)
+        self.assertTrue(subtypes)
+        self.assertEqual(subscription(by_job), (1, subtypes), "followed once, with the ORM's default subtypes")
+        self.assertEqual(subscription(plain), (1, subtypes))
 
     def test_touch_resets_the_cadence(self):
         self.run_policy(self.policy_a, INVOICE_DAY + timedelta(days=31))
