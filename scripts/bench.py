@@ -16,6 +16,7 @@ import subprocess
 import sys
 import threading
 import time
+from contextlib import contextmanager
 from datetime import timedelta
 from functools import partial
 
@@ -125,22 +126,36 @@ def time_first_night(env, partner_ids):
     expiry) after an admin opted in to the last POINTS_DAYS days of
     invoices, and a new
     follow-up policy's first run. Each step is timed once, and the night is
-    committed: the next nights start from it."""
+    committed, batch by batch: the next nights start from it."""
     config = env["customer.tiering.config"]._for_companies(env.company)
     config.points_start_date = fields.Date.context_today(config) - timedelta(days=POINTS_DAYS)
     followup_policy(env, partner_ids)
     vacuum(env.cr.dbname)
-    first_s = timed(env, lambda: env["customer.tiering.job"]._reclassify(env.company))
-    points_s = timed(env, env["customer.loyalty.ledger"]._cron_loyalty)
-    entries = env["loyalty.history"].search_count([("points_kind", "!=", False)])
-    followup_s = timed(env, env["customer.followup.job"]._cron_followup)
-    activities = env["mail.activity"].search_count([("res_model", "=", "res.partner")])
+    with committing_batches():
+        first_s = timed(env, lambda: env["customer.tiering.job"]._reclassify(env.company))
+        points_s = timed(env, env["customer.loyalty.ledger"]._cron_loyalty)
+        entries = env["loyalty.history"].search_count([("points_kind", "!=", False)])
+        followup_s = timed(env, env["customer.followup.job"]._cron_followup)
+        activities = env["mail.activity"].search_count([("res_model", "=", "res.partner")])
     env.cr.commit()
     print(
         f"first night: classification {first_s:.2f} s, points cron {points_s:.2f} s ({entries} ledger "
         f"entries), follow-ups {followup_s:.2f} s ({activities} activities)"
     )
     return first_s, points_s, followup_s
+
+
+@contextmanager
+def committing_batches():
+    """The jobs commit each batch, as in production: what a run wrote
+    before a later step started is then behind that step's start, as the
+    next nights expect."""
+    thread = threading.current_thread()
+    thread.testing = False
+    try:
+        yield
+    finally:
+        thread.testing = True
 
 
 def followup_policy(env, partner_ids):

@@ -333,8 +333,8 @@ class CustomerLoyaltyLedger(models.AbstractModel):
             with self.env["customer.tiering.lock"]._exclusive("loyalty", config.company_id) as acquired:
                 if acquired:
                     ledger = self.with_company(config.company_id)
-                    # Read before the catch-up moves it: the cards written since then.
-                    written_since = not config._points_full_check_due(today) and config.points_checked_since
+                    # Decided before the catch-up, which moves the last full check.
+                    written_since = not config._points_full_check_due(today) and config.points_cards_checked_since
                     ledger._catch_up(config)
                     ledger._expire(config, today, written_since)
 
@@ -396,10 +396,13 @@ class CustomerLoyaltyLedger(models.AbstractModel):
         entries or when the card is written (a new entry, a spending). With
         ``written_since``, only those cards are checked: the cards with
         entries dated between the last run's window start and this one's,
-        and the cards written since ``written_since``. Without it, or without
-        an earlier run's window start, every card."""
+        and the cards written since ``written_since``, the last expiry's
+        start. Without it, or without an earlier run's window start, every
+        card."""
         if not config.points_expiry_months:
             return
+        # What this run cannot see of the cards yet, the next one reads.
+        since = self.env["customer.tiering.job"]._oldest_transaction_start()
         cutoff = today - relativedelta(months=config.points_expiry_months)
         last_cutoff = config.points_expired_until
         self.env["loyalty.history"].flush_model()
@@ -436,7 +439,7 @@ class CustomerLoyaltyLedger(models.AbstractModel):
         ]
         for chunk in split_every(CHUNK, entries, list):
             self.env["customer.tiering.lock"]._run_batch(lambda chunk=chunk: self._insert(chunk))
-        config.sudo().points_expired_until = cutoff
+        config.sudo().write({"points_expired_until": cutoff, "points_cards_checked_since": since})
 
     def _expiry_candidates(self, last_cutoff, cutoff, written_since):
         """The condition restricting the expiry to the cards it can change."""

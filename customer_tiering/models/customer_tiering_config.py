@@ -15,6 +15,7 @@ RUN_STATE_FIELDS = {
     "points_checked_since",
     "points_full_check",
     "points_expired_until",
+    "points_cards_checked_since",
 }
 #: Settings that change which documents earn points: the next points run checks them all.
 POINTS_SCOPE_FIELDS = {"loyalty_program_id", "points_start_date"}
@@ -177,6 +178,11 @@ class CustomerTieringConfig(models.Model):
         string="Points Expired Up To",
         readonly=True,
         help="Points earned up to this day have been expired: the next run looks only at the points earned since.",
+    )
+    points_cards_checked_since = fields.Datetime(
+        string="Cards Checked Since",
+        readonly=True,
+        help="The last expiry read the cards written up to then: the next one reads only those written since.",
     )
     tier_ids = fields.One2many("customer.tier", compute="_compute_tier_ids", string="Tiers")
 

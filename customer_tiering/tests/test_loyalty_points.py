@@ -1,4 +1,5 @@
 from datetime import date, timedelta
+from unittest.mock import patch
 
 from freezegun import freeze_time
 from psycopg2 import IntegrityError
@@ -353,6 +354,26 @@ class TestLoyaltyPoints(TieringInvoiceCommon):
         self.assertEqual(self.config.points_expired_until, date(2024, 1, 15))
         ledger._expire(self.config, date(2026, 1, 16), written_since=fields.Datetime.now() - timedelta(hours=1))
         self.assertEqual(self.card(other).points, 100.0, "written since the points run looked: read")
+
+    def test_nightly_expiry_reads_the_cards_written_since_the_last_expiry(self):
+        """The cards the last points run wrote before its expiry were read by
+        it: the next expiry starts from that expiry, not from the catch-up."""
+        Ledger = type(self.env["customer.loyalty.ledger"])
+        seen = []
+
+        def expire(ledger, config, today, written_since=None):
+            if config == self.config:
+                seen.append(written_since)
+            return expire.original(ledger, config, today, written_since)
+
+        expire.original = Ledger._expire
+        with patch.object(Ledger, "_expire", expire):
+            self.env["customer.loyalty.ledger"]._cron_loyalty()
+            stored = self.config.points_cards_checked_since
+            self.assertTrue(stored)
+            self.config.points_checked_since = stored - timedelta(days=1)
+            self.env["customer.loyalty.ledger"]._cron_loyalty()
+        self.assertEqual(seen, [False, stored], "a full check first, then the cards written since the expiry")
 
     # ------------------------------------------------------------ adjustments
     def test_manager_adjusts_with_reason_never_below_zero(self):
