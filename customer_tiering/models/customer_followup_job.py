@@ -1,4 +1,5 @@
 import logging
+from collections import defaultdict
 from datetime import datetime, timedelta
 
 from markupsafe import Markup, escape
@@ -307,9 +308,11 @@ class CustomerFollowupJob(models.AbstractModel):
                 now=self.env.cr.now(),
             )
         )
+        res_ids = defaultdict(list)
+        for vals in batch:
+            res_ids[vals["user_id"]].append(vals["res_id"])
         for user in users:
-            res_ids = [vals["res_id"] for vals in batch if vals["user_id"] == user.id]
-            self._insert_followers(res_ids, user.partner_id.id)
+            self._insert_followers(res_ids[user.id], user.partner_id.id)
 
     def _insert_followers(self, res_ids, partner_id):
         """``partner_id`` follows the partners of ``res_ids`` it does not
