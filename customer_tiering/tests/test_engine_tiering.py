@@ -198,6 +198,13 @@ class TestChanges:
         new.loc[1, "clv"] = 1011.0
         assert tiering.changed_mask(new, old, ["clv"], drift)[1]
 
+    def test_a_move_of_exactly_the_drift_is_not_a_change(self):
+        """Rounded to the cent, 0.83 to 0.84 is 0.010000000000000009 in
+        floating point: still within a drift of 0.01."""
+        old = pd.DataFrame({"expected": [0.83, 0.83]}, index=[1, 2])
+        new = pd.DataFrame({"expected": [0.84, 0.85]}, index=[1, 2])
+        assert list(tiering.changed_mask(new, old, ["expected"], {"expected": 0.01})) == [False, True]
+
 
 def test_reference_scores_a_few_customers_as_the_full_run_did():
     """Scored alone against a full run's reference, each customer gets the
