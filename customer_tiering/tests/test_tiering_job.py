@@ -1,7 +1,9 @@
 from datetime import date
+from unittest.mock import patch
 
 import pandas as pd
 
+from odoo import api
 from odoo.tests import freeze_time, tagged
 from odoo.tools import SQL
 
@@ -67,18 +69,35 @@ class TestTieringJob(TieringInvoiceCommon):
 
     def test_sales_read_in_slices(self):
         """The full run reads sales in partner id slices: together they hold
-        every partner once, and read what a read per customer reads."""
+        every partner once, whether their bounds come from even id ranges
+        or from statistics that may be stale, and read what a read per
+        customer reads."""
         job = self.env["customer.tiering.job"]
         all_ids = self.env["res.partner"].with_context(active_test=False).search([]).ids
-        for count in (SALES_SLICES, 7):
+        stale = [0, self.small.id, self.small.id + 1, 10**9]
+        for count, quantiles in ((SALES_SLICES, []), (7, []), (5, stale)):
+            with patch.object(type(job), "_invoice_quantiles", return_value=quantiles):
+                slices = job._id_slices(SQL("id"), count)
+            self.assertEqual(len(slices), count)
             ids = []
-            for only in job._id_slices(SQL("id"), count):
+            for only in slices:
                 ids += [row[0] for row in self.env.execute_query(SQL("SELECT id FROM res_partner WHERE TRUE %s", only))]
             self.assertEqual(sorted(ids), sorted(all_ids))
         whole = job._read_sales(self.company, date(2023, 7, 1), date(2024, 7, 1))
         self.assertEqual(set(whole.index), {self.big.id, self.mid.id, self.small.id})
         per_customer = job._read_sales(self.company, date(2023, 7, 1), date(2024, 7, 1), whole.index.tolist())
         pd.testing.assert_frame_equal(whole, per_customer)
+
+    def test_slices_split_the_invoice_histogram_evenly(self):
+        """Bounds at the quantiles of the planner's equal-frequency
+        histogram; none from a histogram too short to split."""
+        job = self.env["customer.tiering.job"]
+        with patch.object(api.Environment, "execute_query", return_value=[[list(range(100, 200))]]):
+            self.assertEqual(job._invoice_quantiles(4), [125, 150, 175])
+        with patch.object(api.Environment, "execute_query", return_value=[[list(range(7))]]):
+            self.assertEqual(job._invoice_quantiles(4), [])
+        self.env.cr.execute("ANALYZE account_move")
+        self.assertEqual(job._invoice_quantiles(SALES_SLICES), [], "a handful of invoices is no histogram to split")
 
     def test_history_and_chatter(self):
         self.run_cron()
