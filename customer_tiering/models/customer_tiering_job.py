@@ -334,7 +334,8 @@ class CustomerTieringJob(models.AbstractModel):
 
     def _id_slices(self, column, count):
         """``count`` conditions splitting the partner ids into ranges of
-        about as many invoices each: the slices of a UNION ALL, which
+        about as many invoices each (even ranges of ids until PostgreSQL
+        has statistics): the slices of a UNION ALL, which
         PostgreSQL reads in parallel workers (Parallel Append), each with
         its own grouping. The first and last ranges are open, so that
         whatever the bounds, the slices hold every id once."""
