@@ -35,6 +35,11 @@ INTERNAL = "base.group_user"
 INDEXED_FIELDS = ("tier_id", "lifecycle_stage", "churn_risk_level")
 #: What those lists also filter on: the indexes cover them, for index-only scans.
 COVERED_COLUMNS = ("tier_id", "active", "partner_share", "company_id", "is_company", "parent_id")
+#: The nightly run rewrites a few percent of the partners, which clears their
+#: pages' visibility bits: until a vacuum, the lists' index-only scans read
+#: the table too (1.8 s instead of 0.15 s to group a million by tier). So
+#: vacuum once 1% of the rows changed, not after PostgreSQL's default 20%.
+AUTOVACUUM_OPTIONS = ("autovacuum_vacuum_scale_factor", "autovacuum_analyze_scale_factor")
 
 
 class ResPartner(models.Model):
@@ -295,6 +300,17 @@ class ResPartner(models.Model):
             raise NotImplementedError(self.env._("Unsupported search on commercial entity."))
         entity = ["|", ("is_company", "=", True), ("parent_id", "=", False)]
         return entity if (operator == "=") == value else ["&", ("is_company", "=", False), ("parent_id", "!=", False)]
+
+    def init(self):
+        options = SQL(", ").join(SQL("%s = 0.01", SQL.identifier(option)) for option in AUTOVACUUM_OPTIONS)
+        self.env.cr.execute(SQL("ALTER TABLE res_partner SET (%s)", options))
+        return super().init()
+
+    @api.model
+    def _reset_autovacuum(self):
+        """PostgreSQL's own vacuum settings back, when the add-on goes."""
+        options = SQL(", ").join(SQL.identifier(option) for option in AUTOVACUUM_OPTIONS)
+        self.env.cr.execute(SQL("ALTER TABLE res_partner RESET (%s)", options))
 
     # ------------------------------------------------------------ sync & guard
 

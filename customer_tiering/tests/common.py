@@ -1,4 +1,5 @@
 from odoo import Command
+from odoo.tools import SQL
 
 from odoo.addons.account.tests.common import AccountTestInvoicingCommon
 
@@ -67,3 +68,9 @@ class TieringInvoiceCommon(AccountTestInvoicingCommon):
         return self.env["customer.tier.history"].search(
             [("partner_id", "=", partner.id), ("company_id", "=", self.company.id)], order="id"
         )
+
+
+def partner_reloptions(env):
+    """res_partner's storage parameters, {name: value}."""
+    options = env.execute_query(SQL("SELECT reloptions FROM pg_class WHERE relname = 'res_partner'"))[0][0] or []
+    return dict(option.split("=", 1) for option in options)

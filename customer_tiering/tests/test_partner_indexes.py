@@ -5,6 +5,8 @@ from odoo.tools import SQL
 
 from odoo.addons.customer_tiering.models.res_partner import INDEXED_FIELDS
 
+from .common import partner_reloptions
+
 #: The jobs' lookups, not covering anything.
 LOOKUP_FIELDS = ("tiering_review_date", "dormancy_date")
 
@@ -51,6 +53,14 @@ class TestPartnerIndexes(TransactionCase):
         expected |= {f"res_partner_{fname}_tiered_company_{company.id}_index" for fname in INDEXED_FIELDS[1:]}
         lookups = {f"res_partner_{fname}_company_{company.id}_index": False for fname in LOOKUP_FIELDS}
         self.assertEqual(covering, dict.fromkeys(expected, True) | lookups, "the lists' indexes cover them")
+
+    def test_partners_are_vacuumed_after_a_night_of_writes(self):
+        """Vacuumed once 1% of the partners changed, so that the nightly
+        writes leave the lists' index-only scans for a vacuum's time only."""
+        self.assertEqual(
+            partner_reloptions(self.env),
+            {"autovacuum_vacuum_scale_factor": "0.01", "autovacuum_analyze_scale_factor": "0.01"},
+        )
 
     def test_dormancy_warnings_read_a_range_of_the_dormancy_index(self):
         config = self.env["customer.tiering.config"]._for_companies(self.company)

@@ -5,6 +5,8 @@ from odoo.tests import TransactionCase, tagged
 from odoo.addons.customer_tiering import _uninstall_hook
 from odoo.addons.customer_tiering.models.loyalty_program import KEPT_PROGRAMS
 
+from .common import partner_reloptions
+
 
 @tagged("post_install", "-at_install")
 class TestReinstall(TransactionCase):
@@ -23,6 +25,7 @@ class TestReinstall(TransactionCase):
         _uninstall_hook(self.env)
         kept = json.loads(self.env["ir.config_parameter"].get_param(KEPT_PROGRAMS))
         self.assertEqual(kept[str(company.id)], program.id)
+        self.assertEqual(partner_reloptions(self.env), {}, "res_partner's vacuum settings are PostgreSQL's again")
         # What the uninstall removes: the settings, and the columns of the add-on.
         config.sudo().unlink()
         card.is_tier_card = False
