@@ -9,6 +9,6 @@ def _post_init_hook(env):
 def _uninstall_hook(env):
     """Customers keep the points they earned: the Customer Rewards programs
     stay, as plain loyalty programs, and a reinstall takes them back.
-    res_partner gets PostgreSQL's vacuum settings back."""
+    res_partner gets PostgreSQL's storage settings back."""
     env["loyalty.program"]._keep_tier_programs(env["customer.tiering.config"].search([]))
-    env["res.partner"]._reset_autovacuum()
+    env["res.partner"]._reset_storage()

@@ -14,6 +14,7 @@ from . import (
     customer_tiering_config,
     customer_tiering_job,
     customer_tiering_lock,
+    customer_tiering_schedule,
     loyalty_card,
     loyalty_history,
     loyalty_program,

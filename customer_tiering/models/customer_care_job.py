@@ -2,7 +2,7 @@ from datetime import timedelta
 
 from markupsafe import Markup, escape
 
-from odoo import api, fields, models
+from odoo import api, models
 from odoo.tools import SQL
 
 ACTIVE_STAGES = ("new", "active", "loyal", "reactivated")
@@ -183,6 +183,7 @@ class CustomerCareJob(models.AbstractModel):
         customer."""
         self.env["res.partner"].flush_model()
         self.env["customer.care.log"].flush_model()
+        self.env["customer.tiering.schedule"].flush_model()
         return self.env.execute_query(self._about_to_sleep_query(config, today))
 
     def _about_to_sleep_query(self, config, today):
@@ -193,16 +194,16 @@ class CustomerCareJob(models.AbstractModel):
         Partner = self.env["res.partner"]
         tiers = self.env["customer.tier"].with_context(active_test=False).search([("company_id", "=", company.id)])
         longest = max([DEFAULT_WARNING_DAYS, *tiers.mapped("dormancy_warning_days")])
-        dormancy = Partner._company_value_sql("dormancy_date", company)
         return SQL(
             """
-            SELECT p.id, (%(last)s)::date, (%(dormancy)s)::date AS asleep_on
-              FROM res_partner p
+            SELECT p.id, (%(last)s)::date, s.dormancy_date
+              FROM customer_tiering_schedule s
+              JOIN res_partner p ON p.id = s.partner_id
               LEFT JOIN customer_tier tier ON tier.id = %(tier)s
-             WHERE %(dormancy)s > %(today)s AND %(dormancy)s <= %(horizon)s
+             WHERE s.company_id = %(company)s AND s.dormancy_date > %(today)s AND s.dormancy_date <= %(horizon)s
                AND p.active AND p.id = p.commercial_partner_id
                AND %(stage)s IN %(stages)s
-               AND (%(dormancy)s)::date - COALESCE(tier.dormancy_warning_days, %(default_days)s) <= %(today)s
+               AND s.dormancy_date - COALESCE(tier.dormancy_warning_days, %(default_days)s) <= %(today)s
                AND NOT EXISTS (
                        SELECT 1 FROM customer_care_log log
                         WHERE log.partner_id = p.id AND log.company_id = %(company)s
@@ -211,12 +212,10 @@ class CustomerCareJob(models.AbstractModel):
              ORDER BY p.id
             """,
             last=Partner._company_value_sql("last_purchase_date", company),
-            dormancy=dormancy,
             tier=Partner._company_value_sql("tier_id", company),
             stage=Partner._company_value_sql("lifecycle_stage", company),
-            # ISO text, as the index holds it
-            today=fields.Date.to_string(today),
-            horizon=fields.Date.to_string(today + timedelta(days=longest)),
+            today=today,
+            horizon=today + timedelta(days=longest),
             default_days=DEFAULT_WARNING_DAYS,
             stages=ACTIVE_STAGES,
             company=company.id,

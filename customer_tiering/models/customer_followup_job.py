@@ -1,6 +1,7 @@
 import logging
 from collections import defaultdict
 from datetime import datetime, timedelta
+from itertools import product
 
 from markupsafe import Markup, escape
 
@@ -39,8 +40,8 @@ class CustomerFollowupJob(models.AbstractModel):
 
     def _run_policies(self, policies, today):
         """Create the due activities of ``policies``, of the current company;
-        returns how many. The (salesperson, tier) pairs of its customers are
-        read once for all of them."""
+        returns how many. The (salesperson, tier) pairs its customers can
+        have are read once for all of them."""
         if not policies:
             return 0
         pairs = self._pairs()
@@ -74,32 +75,40 @@ class CustomerFollowupJob(models.AbstractModel):
     def _candidates(self, policy, customers, assignees):
         """(entity id, salesperson id, tier id) of the customers among
         ``customers`` (a query) whose (salesperson, tier) has an assignee and
-        that have no open activity of the policy, in id order; 0 for none."""
+        that have no open activity of the policy, in id order; 0 for none.
+        The conditions go into the policy's own query, so that its domain
+        (an id range, a tier, a stage) picks the rows to read."""
         self.env["mail.activity"].flush_model()
         self.env["res.partner"].flush_model(["user_id", "tier_id"])
-        tier = self.env["res.partner"]._company_value_sql("tier_id", policy.company_id)
-        return self.env.execute_query(
+        partner = SQL.identifier(customers.table)
+        salesperson = SQL("COALESCE(%s, 0)", SQL.identifier(customers.table, "user_id"))
+        tier = SQL(
+            "COALESCE(%s, 0)",
+            self.env["res.partner"]._company_value_sql("tier_id", policy.company_id, customers.table),
+        )
+        customers.add_where(
+            SQL(
+                "(%s, %s) IN (SELECT * FROM unnest(%s::int[], %s::int[]))",
+                salesperson,
+                tier,
+                [salesperson_id for salesperson_id, _tier in assignees],
+                [tier_id for _salesperson, tier_id in assignees],
+            )
+        )
+        customers.add_where(
             SQL(
                 """
-                SELECT p.id, COALESCE(p.user_id, 0), COALESCE(%(tier)s, 0)
-                  FROM res_partner p
-                  JOIN unnest(%(salespeople)s::int[], %(tiers)s::int[]) AS pair(salesperson, tier)
-                    ON pair.salesperson = COALESCE(p.user_id, 0) AND pair.tier = COALESCE(%(tier)s, 0)
-                 WHERE p.id IN %(customers)s
-                   AND NOT EXISTS (
-                           SELECT 1 FROM mail_activity a
-                            WHERE a.res_model = 'res.partner' AND a.res_id = p.id AND a.active
-                              AND a.service_policy_id = %(policy)s AND a.activity_type_id = %(type)s)
-                 ORDER BY p.id
+                NOT EXISTS (SELECT 1 FROM mail_activity a
+                             WHERE a.res_model = 'res.partner' AND a.res_id = %(partner)s.id AND a.active
+                               AND a.service_policy_id = %(policy)s AND a.activity_type_id = %(type)s)
                 """,
-                tier=tier,
-                salespeople=[salesperson for salesperson, _tier in assignees],
-                tiers=[tier_id for _salesperson, tier_id in assignees],
-                customers=customers.subselect(),
+                partner=partner,
                 policy=policy.id,
                 type=policy.activity_type_id.id,
             )
         )
+        customers.order = SQL("%s.id", partner)
+        return self.env.execute_query(customers.select(SQL("%s.id", partner), salesperson, tier))
 
     # ------------------------------------------------------------ touches
     def _last_touch(self, policy, partner_ids):
@@ -158,19 +167,30 @@ class CustomerFollowupJob(models.AbstractModel):
 
     # ------------------------------------------------------------ activities
     def _pairs(self):
-        """The distinct (salesperson id, tier id) pairs of the current
-        company's active customers, 0 for none."""
-        company = self.env.company
-        self.env["res.partner"].flush_model(["user_id", "tier_id", "active", "commercial_partner_id"])
-        return self.env.execute_query(
+        """The (salesperson id, tier id) pairs the current company's
+        customers can have, 0 for none: every salesperson of a partner with
+        every tier of the company. Reading each customer's own pair reads
+        every partner; the salespeople are read from their index one value
+        at a time instead, and the candidates' query keeps the customers of
+        the pairs that have an assignee."""
+        self.env["res.partner"].flush_model(["user_id"])
+        rows = self.env.execute_query(
             SQL(
                 """
-                SELECT DISTINCT COALESCE(user_id, 0), COALESCE(%s, 0) FROM res_partner
-                 WHERE active AND id = commercial_partner_id
-                """,
-                self.env["res.partner"]._company_value_sql("tier_id", company),
+                WITH RECURSIVE salespeople AS (
+                    (SELECT user_id FROM res_partner WHERE user_id IS NOT NULL ORDER BY user_id LIMIT 1)
+                    UNION ALL
+                    SELECT (SELECT p.user_id FROM res_partner p
+                             WHERE p.user_id > s.user_id ORDER BY p.user_id LIMIT 1)
+                      FROM salespeople s WHERE s.user_id IS NOT NULL
+                )
+                SELECT user_id FROM salespeople WHERE user_id IS NOT NULL
+                """
             )
         )
+        Tier = self.env["customer.tier"].with_context(active_test=False)
+        tiers = Tier.search([("company_id", "=", self.env.company.id)])
+        return list(product([0, *(salesperson for (salesperson,) in rows)], [0, *tiers.ids]))
 
     def _assignees(self, policy, pairs):
         """{(salesperson id, tier id): user} for the ``pairs`` of the policy's

@@ -42,14 +42,16 @@ STORED_COLUMNS = {
     "expected_purchases_90d": "float8",
     "clv_predicted": "float8",
     "value_at_risk": "float8",
-    "dormancy_date": "date",
-    "tiering_review_date": "date",
 }
+#: Per-company days the job stores in customer.tiering.schedule: {partner field: its column there}.
+SCHEDULE_COLUMNS = {"dormancy_date": "dormancy_date", "tiering_review_date": "review_date"}
 #: Scores that move a little every day as customers age: stored again only
 #: once they moved by more than this share (absolute below 1), so that a
 #: nightly run writes the customers whose situation changed, not everyone.
 DRIFT = dict.fromkeys(("p_alive", "churn_risk", "expected_purchases_90d", "clv_predicted", "value_at_risk"), 0.01)
-PRIOR_COLUMNS = {**STORED_COLUMNS, "tier_locked": "bool", "tier_lock_until": "date"}
+SCHEDULE_TYPES = dict.fromkeys(SCHEDULE_COLUMNS, "date")
+PRIOR_COLUMNS = {**STORED_COLUMNS, **SCHEDULE_TYPES, "tier_locked": "bool", "tier_lock_until": "date"}
+PARTNER_PRIOR_COLUMNS = [name for name in PRIOR_COLUMNS if name not in SCHEDULE_COLUMNS]
 DATE_COLUMNS = [*(name for name, sql_type in PRIOR_COLUMNS.items() if sql_type == "date"), "window_first_date"]
 
 
@@ -84,15 +86,19 @@ def _btyd_summary(buyers, today):
     )
 
 
-#: The staging table a chunk is copied into: stored values plus what the logs need.
+#: The staging table a chunk is copied into: stored values plus what the logs
+#: need, and which of the partner and its schedule changed.
 STAGE_COLUMNS = {
     "id": "int4",
     **STORED_COLUMNS,
+    **SCHEDULE_TYPES,
     "old_tier_id": "int4",
     "old_lifecycle_stage": "varchar",
     "reason": "varchar",
     "unlock": "bool",
     "moved": "bool",
+    "partner_changed": "bool",
+    "schedule_changed": "bool",
 }
 
 
@@ -156,7 +162,9 @@ class CustomerTieringJob(models.AbstractModel):
         ids = reference and self._affected(company, config, today)
         window_start = today - relativedelta(months=config.window_months)
         sales = self._read_sales(company, window_start, today, ids)
-        sales = _append(sales.assign(prospect=False), self._read_prospects(company, ids))
+        # A customer with sales is no prospect: only the others are looked at.
+        prospects = self._read_prospects(company, ids and [pid for pid in ids if pid not in sales.index])
+        sales = _append(sales.assign(prospect=False), prospects)
         prior = self._read_prior(company, ids)
         tiers = self._tier_frame(config._active_tiers())
         settings = config._settings()
@@ -166,7 +174,9 @@ class CustomerTieringJob(models.AbstractModel):
         result = result.join(churn)
         result["dormancy_date"] = lifecycle.dormancy_dates(sales, config.dormancy_overdue_share)
         result["tiering_review_date"] = self._review_dates(config, settings, fit, result, sales, prior, today)
-        changed = result[tiering.changed_mask(result, prior, STORED_COLUMNS, DRIFT)]
+        result["partner_changed"] = tiering.changed_mask(result, prior, STORED_COLUMNS, DRIFT)
+        result["schedule_changed"] = tiering.changed_mask(result, prior, SCHEDULE_COLUMNS)
+        changed = result[result["partner_changed"] | result["schedule_changed"]]
         _logger.info(
             "Customer tiering for %s (%s): %d customers, %d changed",
             company.name,
@@ -204,7 +214,8 @@ class CustomerTieringJob(models.AbstractModel):
         """Customers the job moved from one tier to another get their new
         tier's resources, as the company's settings say. Locked tiers do not
         move, so they keep theirs."""
-        if config.tier_resources_mode == "off" or changed.empty:
+        with_resources = config._active_tiers().filtered(lambda tier: tier._resource_values())
+        if config.tier_resources_mode == "off" or changed.empty or not with_resources:
             return
         old = prior["tier_id"].reindex(changed.index)
         new = changed["tier_id"]
@@ -410,13 +421,14 @@ class CustomerTieringJob(models.AbstractModel):
         )
 
     def _read_prior(self, company, ids=None):
-        """What is stored for the company's customers (of ``ids`` only, when given) that have any value."""
+        """What is stored for the company's customers (of ``ids`` only, when
+        given) that have any value, with their schedules."""
         # commercial_partner_id too: the writes join on it.
-        self.env["res.partner"].flush_model([*PRIOR_COLUMNS, "commercial_partner_id"])
+        self.env["res.partner"].flush_model([*PARTNER_PRIOR_COLUMNS, "commercial_partner_id"])
         key = str(company.id)
         # The values' JSON text as it is, for pandas to parse: a cast to each
         # column's type and back to text doubles the query's time.
-        columns = SQL(", ").join(SQL("p.%s->>%s", SQL.identifier(name), key) for name in PRIOR_COLUMNS)
+        columns = SQL(", ").join(SQL("p.%s->>%s", SQL.identifier(name), key) for name in PARTNER_PRIOR_COLUMNS)
         query = SQL(
             """
             SELECT p.id, %(columns)s
@@ -430,9 +442,25 @@ class CustomerTieringJob(models.AbstractModel):
             key=key,
             only=_only(SQL("p.id"), ids),
         )
-        prior = self._frame(query, list(PRIOR_COLUMNS))
+        prior = self._frame(query, PARTNER_PRIOR_COLUMNS).join(self._read_schedules(company, ids))
         prior["tier_id"] = prior["tier_id"].astype("Int64")
         return prior
+
+    def _read_schedules(self, company, ids=None):
+        """The stored days of customer.tiering.schedule, under their partner
+        field names: read on their own, a join to a million partners would
+        cost more than the read."""
+        self.env["customer.tiering.schedule"].flush_model()
+        columns = SQL(", ").join(
+            SQL("%s AS %s", SQL.identifier(column), SQL.identifier(name)) for name, column in SCHEDULE_COLUMNS.items()
+        )
+        query = SQL(
+            "SELECT partner_id, %s FROM customer_tiering_schedule WHERE company_id = %s %s",
+            columns,
+            company.id,
+            _only(SQL("partner_id"), ids),
+        )
+        return self._frame(query, list(SCHEDULE_COLUMNS))
 
     def _oldest_transaction_start(self):
         """Where the next incremental run starts looking for changed
@@ -455,8 +483,8 @@ class CustomerTieringJob(models.AbstractModel):
         moved the earlier ones' reviews past its day."""
         self.env["account.move"].flush_model(["commercial_partner_id", "company_id", "move_type"])
         self.env["sale.order"].flush_model(["partner_id", "company_id"])
-        self.env["res.partner"].flush_model(["tiering_review_date", "commercial_partner_id"])
-        review = self.env["res.partner"]._company_value_sql("tiering_review_date", company)
+        self.env["res.partner"].flush_model(["commercial_partner_id"])
+        self.env["customer.tiering.schedule"].flush_model()
         rows = self.env.execute_query(
             SQL(
                 """
@@ -467,15 +495,14 @@ class CustomerTieringJob(models.AbstractModel):
                 SELECT c.commercial_partner_id FROM sale_order o JOIN res_partner c ON c.id = o.partner_id
                  WHERE o.write_date >= %(since)s AND o.company_id = %(company)s
                  UNION
-                SELECT id FROM res_partner
-                 WHERE %(review)s BETWEEN %(last_run)s AND %(today)s AND id = commercial_partner_id
+                SELECT partner_id FROM customer_tiering_schedule
+                 WHERE company_id = %(company)s AND review_date BETWEEN %(last_run)s AND %(today)s
                 """,
                 since=config.last_run_since,
                 company=company.id,
-                review=review,
                 # The day before, for a lock set late in the evening of the last run, in another time zone.
-                last_run=fields.Date.to_string(config.last_run.date() - timedelta(days=1)),
-                today=fields.Date.to_string(today),
+                last_run=config.last_run.date() - timedelta(days=1),
+                today=today,
             )
         )
         return [row[0] for row in rows]
@@ -522,11 +549,13 @@ class CustomerTieringJob(models.AbstractModel):
             Lock._run_batch(lambda chunk=chunk: self._write_chunk(company, chunk))
             done += len(chunk)
             self.env["ir.cron"]._notify_progress(done=done, remaining=len(staged) - done)
-        self.env["res.partner"].invalidate_model([*STORED_COLUMNS, "tier_locked", "tier_lock_until"])
+        self.env["res.partner"].invalidate_model([*STORED_COLUMNS, *SCHEDULE_COLUMNS, "tier_locked", "tier_lock_until"])
+        self.env["customer.tiering.schedule"].invalidate_model()
 
     def _write_chunk(self, company, chunk):
         self._stage(chunk)
         self._update_partners(company)
+        self._update_schedules(company)
         self._unlock_expired(company)
         self._log_history(company)
         self._track_in_chatter()
@@ -562,10 +591,30 @@ class CustomerTieringJob(models.AbstractModel):
             UPDATE res_partner p
                SET %(assignments)s, write_uid = %(uid)s, write_date = (now() AT TIME ZONE 'UTC')
               FROM customer_tiering_stage s
-             WHERE p.commercial_partner_id = s.id
+             WHERE p.commercial_partner_id = s.id AND s.partner_changed
             """,
                 assignments=assignments,
                 uid=self.env.uid,
+            )
+        )
+
+    def _update_schedules(self, company):
+        now = fields.Datetime.now()
+        self.env.cr.execute(
+            SQL(
+                """
+            INSERT INTO customer_tiering_schedule (partner_id, company_id, review_date, dormancy_date,
+                                                   create_uid, create_date, write_uid, write_date)
+            SELECT s.id, %(company)s, s.tiering_review_date, s.dormancy_date, %(uid)s, %(now)s, %(uid)s, %(now)s
+              FROM customer_tiering_stage s
+             WHERE s.schedule_changed
+                ON CONFLICT (partner_id, company_id)
+                DO UPDATE SET review_date = EXCLUDED.review_date, dormancy_date = EXCLUDED.dormancy_date,
+                              write_uid = EXCLUDED.write_uid, write_date = EXCLUDED.write_date
+            """,
+                company=company.id,
+                uid=self.env.uid,
+                now=now,
             )
         )
 

@@ -13,6 +13,9 @@ POINTS_KINDS = [
 class LoyaltyHistory(models.Model):
     _inherit = "loyalty.history"
 
+    # The nightly expiry sums the entries of the cards it checks: without an
+    # index it reads the whole ledger for a day's few thousand cards.
+    card_id = fields.Many2one(index=True)
     points_kind = fields.Selection(POINTS_KINDS, string="Points Entry", readonly=True)
     points_key = fields.Char(
         readonly=True,

@@ -22,8 +22,6 @@ TIERING_FIELDS = [
     "expected_purchases_90d",
     "clv_predicted",
     "value_at_risk",
-    "dormancy_date",
-    "tiering_review_date",
 ]
 RISK_LEVELS = [("low", "Low"), ("medium", "Medium"), ("high", "High")]
 LOCK_FIELDS = {"tier_locked", "tier_lock_until"}
@@ -35,11 +33,15 @@ INTERNAL = "base.group_user"
 INDEXED_FIELDS = ("tier_id", "lifecycle_stage", "churn_risk_level")
 #: What those lists also filter on: the indexes cover them, for index-only scans.
 COVERED_COLUMNS = ("tier_id", "active", "partner_share", "company_id", "is_company", "parent_id")
-#: The nightly run rewrites a few percent of the partners, which clears their
+#: res_partner's storage parameters while the add-on is installed. The
+#: nightly run rewrites a few percent of the partners, which clears their
 #: pages' visibility bits: until a vacuum, the lists' index-only scans read
 #: the table too (1.8 s instead of 0.15 s to group a million by tier). So
 #: vacuum once 1% of the rows changed, not after PostgreSQL's default 20%.
-AUTOVACUUM_OPTIONS = ("autovacuum_vacuum_scale_factor", "autovacuum_analyze_scale_factor")
+#: And leave a tenth of each page free (from the next write of its rows on):
+#: a rewritten partner whose indexed values did not change then stays on its
+#: page, a heap-only update that touches none of its thirty-odd indexes.
+STORAGE_OPTIONS = {"autovacuum_vacuum_scale_factor": 0.01, "autovacuum_analyze_scale_factor": 0.01, "fillfactor": 90}
 
 
 class ResPartner(models.Model):
@@ -198,22 +200,17 @@ class ResPartner(models.Model):
         help="Predicted CLV times churn risk: who to call first.",
         groups=INTERNAL,
     )
+    # Kept in customer.tiering.schedule, whose rows move without rewriting the partner's.
     dormancy_date = fields.Date(
         string="Due to Sleep On",
-        company_dependent=True,
-        readonly=True,
-        copy=False,
-        index=False,
+        compute="_compute_tiering_schedule",
         help="The day from which the next purchase is overdue by the dormancy share of the settings, at the "
         "customer's usual interval between purchases: its salesperson is warned the tier's warning days before.",
         groups=INTERNAL,
     )
     tiering_review_date = fields.Date(
         string="Next Review",
-        company_dependent=True,
-        readonly=True,
-        copy=False,
-        index=False,
+        compute="_compute_tiering_schedule",
         help="The next day on which time alone can change the customer's tier, stage or risk: the nightly run "
         "recomputes it then, and otherwise only when its invoices or orders change.",
         groups=INTERNAL,
@@ -224,6 +221,8 @@ class ResPartner(models.Model):
         help="When the tiering job last computed the values of this company's customers.",
         groups=INTERNAL,
     )
+    # The follow-up job reads the distinct salespeople from it, not from every partner.
+    user_id = fields.Many2one(index="btree_not_null")
     birthday = fields.Date(
         # the nightly care job reads the few partners who have one, not every partner
         index="btree_not_null",
@@ -265,6 +264,20 @@ class ResPartner(models.Model):
             last = partner.last_purchase_date
             partner.rfm_recency_days = (today - last).days if last else 0
 
+    @api.depends("commercial_partner_id")
+    @api.depends_context("company")
+    def _compute_tiering_schedule(self):
+        schedules = (
+            self.env["customer.tiering.schedule"]
+            .sudo()
+            .search([("partner_id", "in", self.commercial_partner_id.ids), ("company_id", "=", self.env.company.id)])
+        )
+        schedule_of = {schedule.partner_id: schedule for schedule in schedules}
+        for partner in self:
+            schedule = schedule_of.get(partner.commercial_partner_id, schedules.browse())
+            partner.tiering_review_date = schedule.review_date
+            partner.dormancy_date = schedule.dormancy_date
+
     @api.depends_context("company")
     def _compute_tiering_date(self):
         config = self.env["customer.tiering.config"].sudo().search([("company_id", "=", self.env.company.id)])
@@ -302,14 +315,14 @@ class ResPartner(models.Model):
         return entity if (operator == "=") == value else ["&", ("is_company", "=", False), ("parent_id", "!=", False)]
 
     def init(self):
-        options = SQL(", ").join(SQL("%s = 0.01", SQL.identifier(option)) for option in AUTOVACUUM_OPTIONS)
+        options = SQL(", ").join(SQL("%s = %s", SQL.identifier(name), value) for name, value in STORAGE_OPTIONS.items())
         self.env.cr.execute(SQL("ALTER TABLE res_partner SET (%s)", options))
         return super().init()
 
     @api.model
-    def _reset_autovacuum(self):
-        """PostgreSQL's own vacuum settings back, when the add-on goes."""
-        options = SQL(", ").join(SQL.identifier(option) for option in AUTOVACUUM_OPTIONS)
+    def _reset_storage(self):
+        """PostgreSQL's own storage settings back, when the add-on goes."""
+        options = SQL(", ").join(SQL.identifier(name) for name in STORAGE_OPTIONS)
         self.env.cr.execute(SQL("ALTER TABLE res_partner RESET (%s)", options))
 
     # ------------------------------------------------------------ sync & guard
@@ -329,33 +342,27 @@ class ResPartner(models.Model):
                 if fname != "tier_id":
                     name = f"res_partner_{fname}_tiered_company_{company.id}_index"
                     self._create_company_index(name, fname, company, SQL("WHERE %s", tiered))
-            # The customers an incremental run reviews: a lookup, nothing to cover.
-            review = self._company_value_sql("tiering_review_date", company)
-            name = f"res_partner_tiering_review_date_company_{company.id}_index"
-            self._create_company_index(name, "tiering_review_date", company, SQL("WHERE %s IS NOT NULL", review), ())
-            # The customers the care job warns before they fall asleep: a range of days.
-            dormancy = self._company_value_sql("dormancy_date", company)
-            name = f"res_partner_dormancy_date_company_{company.id}_index"
-            self._create_company_index(name, "dormancy_date", company, SQL("WHERE %s IS NOT NULL", dormancy), ())
 
-    def _create_company_index(self, name, fname, company, where=None, covered=COVERED_COLUMNS):
-        columns = [SQL.identifier(column) for column in dict.fromkeys((fname, *covered))] if covered else []
+    def _create_company_index(self, name, fname, company, where=None):
+        columns = [SQL.identifier(column) for column in dict.fromkeys((fname, *COVERED_COLUMNS))]
         self.env.cr.execute(
             SQL(
-                "CREATE INDEX IF NOT EXISTS %s ON res_partner ((%s)) %s %s",
+                "CREATE INDEX IF NOT EXISTS %s ON res_partner ((%s)) INCLUDE (%s) %s",
                 SQL.identifier(name),
                 self._company_value_sql(fname, company),
-                SQL("INCLUDE (%s)", SQL(", ").join(columns)) if columns else SQL(),
+                SQL(", ").join(columns),
                 where or SQL(),
             )
         )
 
-    def _company_value_sql(self, fname, company):
+    def _company_value_sql(self, fname, company, alias=None):
         """``company``'s value of a company-dependent field, as PostgreSQL
         sees Odoo's ``(column->'company'->>0)::type`` once it has dropped the
         cast to varchar that a comparison with text makes redundant. Dates
-        stay ISO text: a cast to date is not immutable, so not indexable."""
-        value = SQL("((%s -> %s) ->> 0)", SQL.identifier(fname), str(company.id))
+        stay ISO text: a cast to date is not immutable, so not indexable.
+        ``alias`` qualifies the column, for queries that join tables."""
+        column = SQL.identifier(alias, fname) if alias else SQL.identifier(fname)
+        value = SQL("((%s -> %s) ->> 0)", column, str(company.id))
         return SQL("(%s)::int4", value) if self._fields[fname].type == "many2one" else value
 
     def _read_group(self, domain, groupby=(), aggregates=(), having=(), offset=0, limit=None, order=None):
@@ -394,7 +401,8 @@ class ResPartner(models.Model):
         self._check_tiering_write(vals)
         if LOCK_FIELDS & vals.keys():
             # A lock set, moved or lifted is looked at by the next run, even an incremental one.
-            vals = {**vals, "tiering_review_date": fields.Date.context_today(self)}
+            today = fields.Date.context_today(self)
+            self.env["customer.tiering.schedule"]._review_on(self.ids, self.env.company, today)
         if "tier_id" not in vals:
             return super().write(vals)
         moved = self.filtered(lambda p: p.is_tiering_entity and p.tier_id.id != (vals["tier_id"] or False))

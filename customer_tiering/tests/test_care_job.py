@@ -106,9 +106,11 @@ class TestCareJob(TieringInvoiceCommon):
                 "first_purchase_date": "2026-01-01",
                 "last_purchase_date": "2026-05-01",
                 "lifecycle_stage": "active",
-                # what the tiering job stores: every 60 days, overdue by half an interval
-                "dormancy_date": "2026-07-30",
             }
+        )
+        # what the tiering job stores: every 60 days, overdue by half an interval
+        self.env["customer.tiering.schedule"].sudo().create(
+            {"partner_id": self.key_account.id, "company_id": self.company.id, "dormancy_date": "2026-07-30"}
         )
         # Warned 14 days before.
         self.job._dormancy_warnings(self.config, date(2026, 7, 15))

@@ -1,4 +1,6 @@
 import importlib.util
+import json
+from datetime import date
 from pathlib import Path
 
 from odoo.tests import TransactionCase, tagged
@@ -16,15 +18,71 @@ def _migration(version, stage):
 
 @tagged("post_install", "-at_install")
 class TestMigrations(TransactionCase):
-    def test_1_3_indexes_dormancy_dates_and_makes_the_next_run_full(self):
+    def test_1_3_builds_the_indexes_and_makes_the_next_run_full(self):
         company = self.env.ref("base.main_company")
         config = self.env["customer.tiering.config"]._for_companies(company).sudo()
         config.last_full_run = "2026-11-30 02:00:00"
         config.flush_recordset()
-        index = f"res_partner_dormancy_date_company_{company.id}_index"
+        index = f"res_partner_lifecycle_stage_company_{company.id}_index"
         self.env.cr.execute(SQL("DROP INDEX %s", SQL.identifier(index)))
         _migration("18.0.1.3.0", "post-migrate")(self.env.cr, "18.0.1.2.2")
         config.invalidate_recordset()
         self.assertFalse(config.last_full_run, "only a full run fills every customer's dormancy date")
         self.env.cr.execute("SELECT 1 FROM pg_indexes WHERE indexname = %s", [index])
         self.assertTrue(self.env.cr.fetchall())
+
+    def test_1_4_moves_the_review_and_dormancy_days_off_the_partners(self):
+        """The days of 1.3's res_partner columns, per company, land in the
+        schedule as they are, and the columns go with their indexes."""
+        company = self.env.ref("base.main_company")
+        other = self.env["res.company"].create({"name": "Other Co"})
+        entity, prospect = self.env["res.partner"].create([{"name": "Scheduled", "is_company": True}, {"name": "P"}])
+        contact = self.env["res.partner"].create({"name": "Contact", "parent_id": entity.id})
+        self.env.flush_all()
+        self.env.cr.execute(
+            SQL(
+                """
+                ALTER TABLE res_partner ADD COLUMN tiering_review_date jsonb, ADD COLUMN dormancy_date jsonb;
+                CREATE INDEX res_partner_dormancy_date_company_index ON res_partner ((dormancy_date->%(main)s->>0));
+                UPDATE res_partner SET tiering_review_date = %(reviews)s, dormancy_date = %(dormancy)s
+                 WHERE id IN %(ids)s;
+                UPDATE res_partner SET tiering_review_date = %(null)s WHERE id = %(prospect)s
+                """,
+                main=str(company.id),
+                reviews=json.dumps({company.id: "2026-12-03", other.id: "2027-01-05"}),
+                dormancy=json.dumps({company.id: "2027-02-01"}),
+                null=json.dumps({company.id: None}),
+                ids=(entity.id, contact.id),
+                prospect=prospect.id,
+            )
+        )
+        _migration("18.0.1.4.0", "post-migrate")(self.env.cr, "18.0.1.3.0")
+        schedules = self.env["customer.tiering.schedule"].search(
+            [("partner_id", "in", (entity | contact | prospect).ids)]
+        )
+        self.assertRecordValues(
+            schedules.sorted(lambda schedule: schedule.company_id.id),
+            [
+                {
+                    "partner_id": entity.id,
+                    "company_id": company.id,
+                    "review_date": date(2026, 12, 3),
+                    "dormancy_date": date(2027, 2, 1),
+                },
+                {
+                    "partner_id": entity.id,
+                    "company_id": other.id,
+                    "review_date": date(2027, 1, 5),
+                    "dormancy_date": False,
+                },
+            ],
+        )
+        self.env.cr.execute(
+            "SELECT count(*) FROM information_schema.columns WHERE table_name = 'res_partner' "
+            "AND column_name IN ('tiering_review_date', 'dormancy_date')"
+        )
+        self.assertEqual(self.env.cr.fetchone()[0], 0)
+        self.env.cr.execute("SELECT 1 FROM pg_indexes WHERE indexname = 'res_partner_dormancy_date_company_index'")
+        self.assertFalse(self.env.cr.fetchall())
+        self.assertEqual(entity.with_company(company).tiering_review_date, date(2026, 12, 3))
+        self.assertEqual(contact.with_company(other).tiering_review_date, date(2027, 1, 5))

@@ -25,7 +25,7 @@ class TestReinstall(TransactionCase):
         _uninstall_hook(self.env)
         kept = json.loads(self.env["ir.config_parameter"].get_param(KEPT_PROGRAMS))
         self.assertEqual(kept[str(company.id)], program.id)
-        self.assertEqual(partner_reloptions(self.env), {}, "res_partner's vacuum settings are PostgreSQL's again")
+        self.assertEqual(partner_reloptions(self.env), {}, "res_partner's storage settings are PostgreSQL's again")
         # What the uninstall removes: the settings, and the columns of the add-on.
         config.sudo().unlink()
         card.is_tier_card = False
