@@ -599,6 +599,8 @@ class CustomerTieringJob(models.AbstractModel):
         )
 
     def _update_schedules(self, company):
+        """The days of the chunk's customers whose days moved; a customer's
+        first ones create its schedule."""
         now = fields.Datetime.now()
         self.env.cr.execute(
             SQL(

@@ -1,6 +1,6 @@
 from odoo import api, fields, models
 from odoo.exceptions import AccessError
-from odoo.tools import SQL
+from odoo.tools import SQL, create_index
 
 from ..engine import tiering
 from .customer_lifecycle_history import STAGES
@@ -33,6 +33,8 @@ INTERNAL = "base.group_user"
 INDEXED_FIELDS = ("tier_id", "lifecycle_stage", "churn_risk_level")
 #: What those lists also filter on: the indexes cover them, for index-only scans.
 COVERED_COLUMNS = ("tier_id", "active", "partner_share", "company_id", "is_company", "parent_id")
+#: The follow-up job reads the distinct salespeople from it, not from every partner.
+SALESPERSON_INDEX = "res_partner_salesperson_index"
 #: res_partner's storage parameters while the add-on is installed. The
 #: nightly run rewrites a few percent of the partners, which clears their
 #: pages' visibility bits: until a vacuum, the lists' index-only scans read
@@ -221,8 +223,6 @@ class ResPartner(models.Model):
         help="When the tiering job last computed the values of this company's customers.",
         groups=INTERNAL,
     )
-    # The follow-up job reads the distinct salespeople from it, not from every partner.
-    user_id = fields.Many2one(index="btree_not_null")
     birthday = fields.Date(
         # the nightly care job reads the few partners who have one, not every partner
         index="btree_not_null",
@@ -317,13 +317,16 @@ class ResPartner(models.Model):
     def init(self):
         options = SQL(", ").join(SQL("%s = %s", SQL.identifier(name), value) for name, value in STORAGE_OPTIONS.items())
         self.env.cr.execute(SQL("ALTER TABLE res_partner SET (%s)", options))
+        create_index(self.env.cr, SALESPERSON_INDEX, self._table, ["user_id"], where="user_id IS NOT NULL")
         return super().init()
 
     @api.model
     def _reset_storage(self):
-        """PostgreSQL's own storage settings back, when the add-on goes."""
+        """PostgreSQL's own storage settings back, and the salesperson index
+        gone, when the add-on goes."""
         options = SQL(", ").join(SQL.identifier(name) for name in STORAGE_OPTIONS)
         self.env.cr.execute(SQL("ALTER TABLE res_partner RESET (%s)", options))
+        self.env.cr.execute(SQL("DROP INDEX IF EXISTS %s", SQL.identifier(SALESPERSON_INDEX)))
 
     # ------------------------------------------------------------ sync & guard
 

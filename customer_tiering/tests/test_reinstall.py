@@ -4,6 +4,7 @@ from odoo.tests import TransactionCase, tagged
 
 from odoo.addons.customer_tiering import _uninstall_hook
 from odoo.addons.customer_tiering.models.loyalty_program import KEPT_PROGRAMS
+from odoo.addons.customer_tiering.models.res_partner import SALESPERSON_INDEX
 
 from .common import partner_reloptions
 
@@ -26,6 +27,8 @@ class TestReinstall(TransactionCase):
         kept = json.loads(self.env["ir.config_parameter"].get_param(KEPT_PROGRAMS))
         self.assertEqual(kept[str(company.id)], program.id)
         self.assertEqual(partner_reloptions(self.env), {}, "res_partner's storage settings are PostgreSQL's again")
+        self.env.cr.execute("SELECT 1 FROM pg_indexes WHERE indexname = %s", [SALESPERSON_INDEX])
+        self.assertFalse(self.env.cr.fetchall(), "nor does it keep the add-on's salesperson index")
         # What the uninstall removes: the settings, and the columns of the add-on.
         config.sudo().unlink()
         card.is_tier_card = False
