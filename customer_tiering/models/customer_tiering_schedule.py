@@ -70,3 +70,4 @@ class CustomerTieringSchedule(models.Model):
             )
         )
         self.invalidate_model(["review_date"])
+        self.env["res.partner"].invalidate_model(["tiering_review_date"])
