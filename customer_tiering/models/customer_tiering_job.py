@@ -214,9 +214,10 @@ class CustomerTieringJob(models.AbstractModel):
         """Customers the job moved from one tier to another get their new
         tier's resources, as the company's settings say. Locked tiers do not
         move, so they keep theirs."""
-        with_resources = config._active_tiers().filtered(lambda tier: tier._resource_values())
-        if config.tier_resources_mode == "off" or changed.empty or not with_resources:
+        if config.tier_resources_mode == "off" or changed.empty:
             return
+        if not config._active_tiers().filtered(lambda tier: tier._resource_values()):
+            return  # nothing to apply: no need to read the moved customers' tiers
         old = prior["tier_id"].reindex(changed.index)
         new = changed["tier_id"]
         moved = new.index[old.notna().to_numpy() & new.notna().to_numpy() & differs(new, old).to_numpy()]
@@ -599,26 +600,10 @@ class CustomerTieringJob(models.AbstractModel):
         )
 
     def _update_schedules(self, company):
-        """The days of the chunk's customers whose days moved; a customer's
-        first ones create its schedule."""
-        now = fields.Datetime.now()
-        self.env.cr.execute(
-            SQL(
-                """
-            INSERT INTO customer_tiering_schedule (partner_id, company_id, review_date, dormancy_date,
-                                                   create_uid, create_date, write_uid, write_date)
-            SELECT s.id, %(company)s, s.tiering_review_date, s.dormancy_date, %(uid)s, %(now)s, %(uid)s, %(now)s
-              FROM customer_tiering_stage s
-             WHERE s.schedule_changed
-                ON CONFLICT (partner_id, company_id)
-                DO UPDATE SET review_date = EXCLUDED.review_date, dormancy_date = EXCLUDED.dormancy_date,
-                              write_uid = EXCLUDED.write_uid, write_date = EXCLUDED.write_date
-            """,
-                company=company.id,
-                uid=self.env.uid,
-                now=now,
-            )
-        )
+        """The days of the chunk's customers whose days moved."""
+        columns = SQL(", ").join(SQL("s.%s", SQL.identifier(name)) for name in SCHEDULE_COLUMNS)
+        moved = SQL("SELECT s.id, %s FROM customer_tiering_stage s WHERE s.schedule_changed", columns)
+        self.env["customer.tiering.schedule"]._upsert(company, moved, list(SCHEDULE_COLUMNS.values()))
 
     def _unlock_expired(self, company):
         key = str(company.id)

@@ -48,26 +48,37 @@ class CustomerTieringSchedule(models.Model):
     def _review_on(self, partner_ids, company, day):
         """Have the next run of ``company`` review the commercial entities
         among ``partner_ids`` on ``day``; their contacts only mirror them."""
-        self.flush_model()
         self.env["res.partner"].flush_model(["commercial_partner_id"])
+        entities = SQL(
+            "SELECT id, %s::date FROM res_partner WHERE id = ANY(%s) AND id = commercial_partner_id",
+            day,
+            list(partner_ids),
+        )
+        self._upsert(company, entities, ["review_date"])
+        self.env["res.partner"].invalidate_model(["tiering_review_date"])
+
+    @api.model
+    def _upsert(self, company, rows, fnames):
+        """Store the days of ``rows`` (a query of partner ids and the values
+        of ``fnames``) in ``company``'s schedules, created as needed."""
+        self.flush_model()
+        columns = SQL(", ").join(SQL.identifier(fname) for fname in fnames)
         self.env.cr.execute(
             SQL(
                 """
-                INSERT INTO customer_tiering_schedule (partner_id, company_id, review_date,
+                INSERT INTO customer_tiering_schedule (partner_id, %(columns)s, company_id,
                                                        create_uid, create_date, write_uid, write_date)
-                SELECT p.id, %(company)s, %(day)s, %(uid)s, %(now)s, %(uid)s, %(now)s
-                  FROM res_partner p
-                 WHERE p.id = ANY(%(partners)s) AND p.id = p.commercial_partner_id
+                SELECT r.*, %(company)s, %(uid)s, %(now)s, %(uid)s, %(now)s
+                  FROM (%(rows)s) AS r
                     ON CONFLICT (partner_id, company_id)
-                    DO UPDATE SET review_date = EXCLUDED.review_date, write_uid = EXCLUDED.write_uid,
-                                  write_date = EXCLUDED.write_date
+                    DO UPDATE SET %(updates)s, write_uid = EXCLUDED.write_uid, write_date = EXCLUDED.write_date
                 """,
+                columns=columns,
+                rows=rows,
+                updates=SQL(", ").join(SQL("%s = EXCLUDED.%s", *[SQL.identifier(fname)] * 2) for fname in fnames),
                 company=company.id,
-                day=day,
-                partners=list(partner_ids),
                 uid=self.env.uid,
                 now=self.env.cr.now(),
             )
         )
-        self.invalidate_model(["review_date"])
-        self.env["res.partner"].invalidate_model(["tiering_review_date"])
+        self.invalidate_model(fnames)
