@@ -160,8 +160,9 @@ class CustomerCareJob(models.AbstractModel):
         rows = self._about_to_sleep(config, today)
         logged = self._log_entries(config, [(pid, f"dormancy:{last}", last) for pid, last, _day in rows], "activity")
         rows = [row for row in rows if row[0] in logged]
-        # One browse for all: their salespeople and tiers are read in one go.
-        partners = self.env["res.partner"].with_company(config.company_id).browse([row[0] for row in rows])
+        partners = followup._fetch_partners(
+            self.env["res.partner"].with_company(config.company_id).browse([row[0] for row in rows])
+        )
         values = []
         for partner, (_id, last_purchase, asleep_on) in zip(partners, rows, strict=True):
             if user := followup._responsible(partner):

@@ -15,6 +15,8 @@ BATCH = 1000
 CONVERSATION_TYPES = ("mail.mail_activity_data_call", "mail.mail_activity_data_meeting")
 #: Customers nobody should call: archived ones are never searched at all.
 BLOCKED = [("sale_warn", "!=", "block"), ("invoice_warn", "!=", "block")]
+#: What the activities read of their customers (see _fetch_partners).
+ACTIVITY_PARTNER_FIELDS = ["name", "complete_name", "user_id", "tier_id", "lifecycle_stage"]
 
 
 class CustomerFollowupJob(models.AbstractModel):
@@ -57,7 +59,7 @@ class CustomerFollowupJob(models.AbstractModel):
         candidates = self._candidates(policy, customers, assignees) if assignees else []
         last_touch = self._last_touch(policy, [partner_id for partner_id, *_pair in candidates])
         due = [row for row in candidates if _days_since(last_touch.get(row[0]), today) > policy.cadence_days]
-        partners = Partner.browse([partner_id for partner_id, *_pair in due])
+        partners = self._fetch_partners(Partner.browse([partner_id for partner_id, *_pair in due]))
         texts = {}
         values = [
             self._activity_values(
@@ -219,6 +221,14 @@ class CustomerFollowupJob(models.AbstractModel):
         return _first_employee(by_rule[policy.assignee_rule], salesperson, tier.user_id, policy.user_id)
 
     @api.model
+    def _fetch_partners(self, partners):
+        """``partners`` with what their activities read of them in memory,
+        from one query: reading any one field would read the hundred-odd
+        columns of res_partner."""
+        partners.fetch(ACTIVITY_PARTNER_FIELDS)
+        return partners
+
+    @api.model
     def _responsible(self, partner, first=None, last=None):
         """``first``, else the salesperson, else the tier's account manager,
         else ``last``: the first who is an active employee."""
@@ -261,11 +271,12 @@ class CustomerFollowupJob(models.AbstractModel):
     def _partner_activity(self, partner, user, summary, note, deadline, activity_type=None, **extra):
         """Values of an automated activity on ``partner`` for ``user``, a to-do unless told otherwise.
         The name comes with them: Odoo would otherwise read each partner's
-        name on its own, one query per activity."""
+        name on its own, one query per activity. It is the name Odoo stores
+        for display: its display_name would be computed again for each."""
         return {
             "res_model_id": self.env["ir.model"]._get_id("res.partner"),
             "res_id": partner.id,
-            "res_name": partner.sudo().display_name,
+            "res_name": partner.sudo().complete_name,
             "activity_type_id": (activity_type or self.env.ref("mail.mail_activity_data_todo")).id,
             "summary": summary,
             "note": note,
@@ -332,17 +343,12 @@ class CustomerFollowupJob(models.AbstractModel):
         for vals in batch:
             res_ids[vals["user_id"]].append(vals["res_id"])
         for user in users:
-            self._insert_followers(res_ids[user.id], user.partner_id.id)
+            self._insert_followers(res_ids[user.id], user.partner_id)
 
-    def _insert_followers(self, res_ids, partner_id):
-        """``partner_id`` follows the partners of ``res_ids`` it does not
-        follow yet, with Odoo's default subtypes."""
-        Followers = self.env["mail.followers"].sudo()
-        new, _update = Followers._add_default_followers("res.partner", res_ids, [partner_id])
-        if not new:
-            return
-        # one partner: its default subtypes are the same on every document
-        subtype_ids = next(iter(new.values()))[0]["subtype_ids"][0][2]
+    def _insert_followers(self, res_ids, partner):
+        """``partner`` follows the partners of ``res_ids`` it does not
+        follow yet, with the subtypes Odoo gives a new follower by default."""
+        default, _internal, external = self.env["mail.message.subtype"].default_subtypes("res.partner")
         self.env.cr.execute(
             SQL(
                 """
@@ -355,9 +361,9 @@ class CustomerFollowupJob(models.AbstractModel):
                 INSERT INTO mail_followers_mail_message_subtype_rel (mail_followers_id, mail_message_subtype_id)
                 SELECT follower.id, subtype FROM follower, unnest(%(subtypes)s::int[]) AS subtype
                 """,
-                partner=partner_id,
-                res_ids=list(new),
-                subtypes=list(subtype_ids),
+                partner=partner.id,
+                res_ids=res_ids,
+                subtypes=(external if partner.partner_share else default).ids,
             )
         )
 

@@ -1,6 +1,7 @@
 import io
 import json
 import logging
+from bisect import bisect_left
 from dataclasses import asdict
 from datetime import timedelta
 from itertools import pairwise
@@ -17,8 +18,8 @@ from ..engine.frames import differs
 _logger = logging.getLogger(__name__)
 
 CHUNK_SIZE = 10000
-#: Partner id ranges the full run's sales read is split into, for parallel
-#: workers: a multiple of the two workers and the leader, which read them.
+#: Partner id ranges the sales read is split into, for parallel workers: a
+#: multiple of the two workers and the leader, which read them.
 SALES_SLICES = 6
 
 #: Per-company values the job stores on res.partner, with their SQL types.
@@ -111,6 +112,12 @@ def _reference_state(result, settings, fit):
     """What incremental runs score by until the next full run, as JSON."""
     reference = tiering.reference(result, settings)
     return {"tiering": asdict(reference), "fit": fit and fit.to_state()}
+
+
+def _split(ids, bounds):
+    """The sorted ``ids`` in the runs that ``bounds`` separate, the empty ones left out."""
+    cuts = [0, *(bisect_left(ids, bound) for bound in bounds), len(ids)]
+    return [ids[start:end] for start, end in pairwise(cuts) if end > start]
 
 
 def _chunks(frame, size):
@@ -294,10 +301,7 @@ class CustomerTieringJob(models.AbstractModel):
         self.env["account.move"].flush_model(
             ["commercial_partner_id", "company_id", "state", "move_type", "invoice_date", "amount_untaxed_signed"]
         )
-        if ids is not None:
-            slices = [_only(SQL("m.commercial_partner_id"), ids)]
-        else:
-            slices = self._id_slices(SQL("m.commercial_partner_id"), SALES_SLICES)
+        slices = self._id_slices(SQL("m.commercial_partner_id"), SALES_SLICES, ids)
         query = SQL(" UNION ALL ").join(self._sales_query(company, window_start, today, only) for only in slices)
         return self._frame(
             query,
@@ -344,14 +348,17 @@ class CustomerTieringJob(models.AbstractModel):
             only=only,
         )
 
-    def _id_slices(self, column, count):
-        """``count`` conditions splitting the partner ids into ranges of
-        about as many invoices each (even ranges of ids until PostgreSQL
-        has statistics): the slices of a UNION ALL, which
-        PostgreSQL reads in parallel workers (Parallel Append), each with
-        its own grouping. The first and last ranges are open, so that
-        whatever the bounds, the slices hold every id once."""
+    def _id_slices(self, column, count, ids=None):
+        """``count`` conditions splitting the partner ids (``ids`` only,
+        when given) into ranges of about as many invoices each (even ranges
+        of ids until PostgreSQL has statistics): the slices of a UNION ALL,
+        which PostgreSQL reads in parallel workers (Parallel Append), each
+        with its own grouping. Without ``ids``, the first and last ranges
+        are open, so that whatever the bounds, the slices hold every id
+        once."""
         bounds = self._invoice_quantiles(count) or self._even_bounds(count)
+        if ids is not None:
+            return [_only(column, part) for part in _split(sorted(ids), bounds)] or [_only(column, [])]
         edges = [None, *bounds, None]
         return [
             SQL(

@@ -27,7 +27,12 @@ class CustomerTieringLock(models.AbstractModel):
         skip the company. The lock is released even when the run fails."""
         key = (_job_key(job), company.id)
         acquired = self.env.execute_query(SQL("SELECT pg_try_advisory_lock(%s, %s)", *key))[0][0]
-        if not acquired:
+        if acquired:
+            # The runs' queries look up a few thousand customers by id, but
+            # their estimates can pass jit_above_cost: compiling them would
+            # then take several times longer (100-200 ms) than running them.
+            self.env.cr.execute(SQL("SET jit = off"))
+        else:
             _logger.info("Customer tiering: %s for %s is already running, skipped", job, company.name)
         try:
             yield acquired
@@ -41,7 +46,9 @@ class CustomerTieringLock(models.AbstractModel):
             self._unlock(key)
 
     def _unlock(self, key):
+        """Release the lock, and give the connection back with the server's JIT setting."""
         self.env.execute_query(SQL("SELECT pg_advisory_unlock(%s, %s)", *key))
+        self.env.cr.execute(SQL("RESET jit"))
 
     @api.model
     def _run_batch(self, write):

@@ -1,4 +1,5 @@
 from odoo.tests import tagged
+from odoo.tools import SQL
 
 from ..models.customer_tiering_lock import _job_key
 from .common import TieringInvoiceCommon
@@ -54,3 +55,23 @@ class TestRunLock(TieringInvoiceCommon):
             cr.execute("SELECT pg_try_advisory_lock(%s, %s)", key)
             self.assertTrue(cr.fetchone()[0], "another worker may now run")
             cr.execute("SELECT pg_advisory_unlock(%s, %s)", key)
+
+    def test_runs_compile_no_query_and_give_the_setting_back(self):
+        """A run turns PostgreSQL's JIT compilation off, and back to the
+        server's setting for whatever uses the connection next; a skipped
+        run leaves it alone."""
+
+        def jit():
+            return self.env.execute_query(SQL("SHOW jit"))[0][0]
+
+        Lock = self.env["customer.tiering.lock"]
+        before = jit()
+        with Lock._exclusive("loyalty", self.company) as acquired:
+            self.assertTrue(acquired)
+            self.assertEqual(jit(), "off")
+        self.assertEqual(jit(), before)
+        release = self.other_run("loyalty")
+        with Lock._exclusive("loyalty", self.company) as acquired:
+            self.assertFalse(acquired)
+            self.assertEqual(jit(), before)
+        release()

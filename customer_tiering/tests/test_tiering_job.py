@@ -68,21 +68,31 @@ class TestTieringJob(TieringInvoiceCommon):
         self.assertEqual(self.prospect.purchase_count, 0)
 
     def test_sales_read_in_slices(self):
-        """The full run reads sales in partner id slices: together they hold
-        every partner once, whether their bounds come from even id ranges
-        or from statistics that may be stale, and read what a read per
-        customer reads."""
+        """The sales are read in partner id slices: together they hold
+        every partner once (every given one only, for an incremental run),
+        whether their bounds come from even id ranges or from statistics
+        that may be stale, and read what a read per customer reads."""
         job = self.env["customer.tiering.job"]
         all_ids = self.env["res.partner"].with_context(active_test=False).search([]).ids
+        some_ids = all_ids[::2]
         stale = [0, self.small.id, self.small.id + 1, 10**9]
-        for count, quantiles in ((SALES_SLICES, []), (7, []), (5, stale)):
-            with patch.object(type(job), "_invoice_quantiles", return_value=quantiles):
-                slices = job._id_slices(SQL("id"), count)
-            self.assertEqual(len(slices), count)
+
+        def read(slices):
             ids = []
             for only in slices:
                 ids += [row[0] for row in self.env.execute_query(SQL("SELECT id FROM res_partner WHERE TRUE %s", only))]
-            self.assertEqual(sorted(ids), sorted(all_ids))
+            return sorted(ids)
+
+        for count, quantiles in ((SALES_SLICES, []), (7, []), (5, stale)):
+            with patch.object(type(job), "_invoice_quantiles", return_value=quantiles):
+                slices = job._id_slices(SQL("id"), count)
+                some = job._id_slices(SQL("id"), count, some_ids)
+                none = job._id_slices(SQL("id"), count, [])
+            self.assertEqual(len(slices), count)
+            self.assertEqual(read(slices), sorted(all_ids))
+            self.assertLessEqual(len(some), count, "no empty slice")
+            self.assertEqual(read(some), sorted(some_ids))
+            self.assertEqual(read(none), [])
         whole = job._read_sales(self.company, date(2023, 7, 1), date(2024, 7, 1))
         self.assertEqual(set(whole.index), {self.big.id, self.mid.id, self.small.id})
         per_customer = job._read_sales(self.company, date(2023, 7, 1), date(2024, 7, 1), whole.index.tolist())
