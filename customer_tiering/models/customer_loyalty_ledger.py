@@ -193,25 +193,26 @@ class CustomerLoyaltyLedger(models.AbstractModel):
         return [Document(*row) for row in rows]
 
     def _document_states(self, move_ids):
-        """The open cycle of each document, from one grouped query."""
+        """The open cycle of each document, from one query. Each document's
+        entries are looked up in their index: the documents are mostly new,
+        with none, and for ten thousand ids PostgreSQL would rather read the
+        whole ledger, ten times slower."""
         self.env["loyalty.history"].flush_model()
         rows = self.env.execute_query(
             SQL(
                 """
-                WITH cycles AS (
-                    SELECT order_id,
-                           count(*) FILTER (WHERE points_kind = 'void') AS voids,
-                           count(*) FILTER (WHERE points_kind <> 'void') AS posts,
-                           max(id) FILTER (WHERE points_kind <> 'void') AS last_post
-                      FROM loyalty_history
-                     WHERE order_model = 'account.move' AND order_id = ANY(%s) AND points_key IS NOT NULL
-                     GROUP BY order_id
-                )
-                SELECT c.order_id, c.voids, c.posts > c.voids, h.card_id, h.issued, h.used, h.points_date
-                  FROM cycles c
+                SELECT d.id, c.voids, c.posts > c.voids, h.card_id, h.issued, h.used, h.points_date
+                  FROM unnest(%s::int[]) AS d(id),
+                       LATERAL (SELECT count(*) FILTER (WHERE points_kind = 'void') AS voids,
+                                       count(*) FILTER (WHERE points_kind <> 'void') AS posts,
+                                       max(id) FILTER (WHERE points_kind <> 'void') AS last_post
+                                  FROM loyalty_history
+                                 WHERE order_model = 'account.move' AND order_id = d.id
+                                   AND points_key IS NOT NULL) c
                   LEFT JOIN loyalty_history h ON h.id = c.last_post
+                 WHERE c.posts + c.voids > 0
                 """,
-                [move_id for move_id in move_ids if move_id],
+                list({move_id for move_id in move_ids if move_id}),
             )
         )
         states = defaultdict(DocumentState)
@@ -286,7 +287,12 @@ class CustomerLoyaltyLedger(models.AbstractModel):
     # ------------------------------------------------------------ ledger
     def _insert(self, entries):
         """Insert the entries whose key is new and move the card balances by
-        exactly those, in one statement. Returns how many cards moved."""
+        exactly those, in one statement. Returns how many cards moved.
+
+        The cards keep their write date: it is indexed, and a balance move
+        that leaves every indexed column as it was is a heap-only update
+        (half the time of one that also writes the card in its five
+        indexes). The entries carry the date of the move."""
         if not entries:
             return 0
         self.env["loyalty.history"].flush_model()
@@ -309,7 +315,7 @@ class CustomerLoyaltyLedger(models.AbstractModel):
                     RETURNING card_id, issued - used AS delta
                 )
                 UPDATE loyalty_card card
-                   SET points = card.points + d.delta, write_uid = %(uid)s, write_date = %(now)s
+                   SET points = card.points + d.delta
                   FROM (SELECT card_id, sum(delta) AS delta FROM inserted GROUP BY card_id) d
                  WHERE card.id = d.card_id
              RETURNING card.id
@@ -399,12 +405,12 @@ class CustomerLoyaltyLedger(models.AbstractModel):
         the points earned inside the expiry window.
 
         A card's excess grows only when the window's start passes one of its
-        entries or when the card is written (a new entry, a spending). With
-        ``written_since``, only those cards are checked: the cards with
-        entries dated between the last run's window start and this one's,
-        and the cards written since ``written_since``, the last expiry's
-        start. Without it, or without an earlier run's window start, every
-        card."""
+        entries, when it gets a new entry, or when it is written otherwise
+        (a spending). With ``written_since``, only those cards are checked:
+        the cards with entries dated between the last run's window start and
+        this one's, and the cards with entries created or written since
+        ``written_since``, the last expiry's start. Without it, or without
+        an earlier run's window start, every card."""
         if not config.points_expiry_months:
             return
         # What this run cannot see of the cards yet, the next one reads.
@@ -454,6 +460,9 @@ class CustomerLoyaltyLedger(models.AbstractModel):
             AND card.id IN (SELECT card_id FROM loyalty_history
                              WHERE COALESCE(points_date, create_date::date) > %(last_cutoff)s
                                AND COALESCE(points_date, create_date::date) <= %(cutoff)s
+                             UNION ALL
+                            SELECT card_id FROM loyalty_history
+                             WHERE create_date >= %(since)s AND points_key IS NOT NULL
                              UNION ALL
                             SELECT id FROM loyalty_card WHERE write_date >= %(since)s AND is_tier_card)
             """,

@@ -29,7 +29,8 @@ class LoyaltyHistory(models.Model):
 
     def init(self):
         # The expiry date index serves the nightly expiry's look-up of a few
-        # days' entries; without card_id, no join by card can pick it.
+        # days' entries; without card_id, no join by card can pick it. The
+        # creation date index, its look-up of the cards with new entries.
         self.env.cr.execute(
             """
             CREATE UNIQUE INDEX IF NOT EXISTS loyalty_history_points_key_uniq
@@ -38,6 +39,8 @@ class LoyaltyHistory(models.Model):
                 ON loyalty_history (order_id) WHERE order_model = 'account.move' AND points_key IS NOT NULL;
             CREATE INDEX IF NOT EXISTS loyalty_history_expiry_date_idx
                 ON loyalty_history ((COALESCE(points_date, create_date::date)));
+            CREATE INDEX IF NOT EXISTS loyalty_history_points_created_idx
+                ON loyalty_history (create_date) WHERE points_key IS NOT NULL;
             """
         )
         return super().init()

@@ -95,6 +95,28 @@ class TestLoyaltyPoints(TieringInvoiceCommon):
         self.assertEqual(self.customer.loyalty_points, 2000.0)
         self.assertEqual(self.customer.tier_card_id, card)
 
+    def test_balance_moves_are_heap_only_updates(self):
+        """An entry moves its card's balance without writing any indexed
+        column: PostgreSQL keeps the card where it is and leaves its
+        indexes alone. The entry, not the card, dates the move."""
+        self.post_invoice(self.customer, 100.0, "2026-03-01")
+        card = self.card()
+        written = card.write_date
+
+        def updates():
+            self.env.cr.execute(
+                "SELECT n_tup_upd, n_tup_hot_upd FROM pg_stat_xact_user_tables WHERE relname = 'loyalty_card'"
+            )
+            return self.env.cr.fetchone()
+
+        before = updates()
+        self.post_invoice(self.customer, 50.0, "2026-03-02")
+        after = updates()
+        self.assertEqual(self.card().points, 300.0)
+        self.assertEqual((after[0] - before[0], after[1] - before[1]), (1, 1), "one heap-only update")
+        card.invalidate_recordset(["write_date"])
+        self.assertEqual(card.write_date, written)
+
     def test_contact_earns_on_entity_card_and_rounds_down(self):
         contact = self.env["res.partner"].create({"name": "Buyer", "parent_id": self.customer.id})
         self.customer.tier_id = self.tier_b
@@ -354,6 +376,15 @@ class TestLoyaltyPoints(TieringInvoiceCommon):
         self.assertEqual(self.config.points_expired_until, date(2024, 1, 15))
         ledger._expire(self.config, date(2026, 1, 16), written_since=fields.Datetime.now() - timedelta(hours=1))
         self.assertEqual(self.card(other).points, 100.0, "written since the points run looked: read")
+        # Again an excess, on a card last written long ago that then gets an entry.
+        self.env.cr.execute(
+            "UPDATE loyalty_card SET points = points + 10, write_date = '2020-01-01' WHERE id = %s",
+            [self.card(other).id],
+        )
+        ledger._adjust(other, 5.0, "Bonus", key="adjust:bonus")
+        ledger._expire(self.config, date(2026, 1, 17), written_since=fields.Datetime.now() - timedelta(hours=1))
+        self.card(other).invalidate_recordset(["points"])
+        self.assertEqual(self.card(other).points, 105.0, "an entry created since the points run looked: read")
 
     def test_nightly_expiry_reads_the_cards_written_since_the_last_expiry(self):
         """The cards the last points run wrote before its expiry were read by
