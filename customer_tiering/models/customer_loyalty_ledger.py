@@ -240,12 +240,13 @@ class CustomerLoyaltyLedger(models.AbstractModel):
     def _tier_cards(self, program, partner_ids):
         """The tier card of each partner in ``program``, created if missing:
         {partner id: card id}. The unique index makes a concurrent creation
-        of the same card fail rather than duplicate it."""
+        of the same card fail rather than duplicate it: those cards, created
+        by the other transaction, are looked up once it committed."""
         self.env["loyalty.card"].flush_model()
         existing = dict(self._card_rows(program, partner_ids))
         missing = [partner_id for partner_id in partner_ids if partner_id not in existing]
         if missing:
-            self.env.cr.execute(
+            created = self.env.execute_query(
                 SQL(
                     """
                     INSERT INTO loyalty_card (program_id, company_id, partner_id, code, points, active,
@@ -254,6 +255,7 @@ class CustomerLoyaltyLedger(models.AbstractModel):
                            %(uid)s, %(now)s, %(uid)s, %(now)s
                       FROM unnest(%(partners)s::int[], %(codes)s::varchar[]) AS t(partner_id, code)
                         ON CONFLICT (program_id, partner_id) WHERE is_tier_card DO NOTHING
+                 RETURNING partner_id, id
                     """,
                     program=program.id,
                     company=program.company_id.id,
@@ -263,7 +265,9 @@ class CustomerLoyaltyLedger(models.AbstractModel):
                     now=self.env.cr.now(),
                 )
             )
-            existing.update(self._card_rows(program, missing))
+            existing.update(created)
+            if len(created) < len(missing):
+                existing.update(self._card_rows(program, [pid for pid in missing if pid not in existing]))
         return existing
 
     def _card_rows(self, program, partner_ids):
