@@ -35,16 +35,22 @@ _logger = logging.getLogger("customer_tiering.bench")
 #: before the first night; not the still empty tables the first night
 #: fills, whose statistics would then say empty for the whole night.
 LOADED_TABLES = ("res_partner", "account_move")
-#: What the nights write, vacuumed and analysed between two nights.
+#: What the nights write, vacuumed and analysed between two nights, as
+#: autovacuum would: every table, the history and chatter ones too.
 NIGHT_TABLES = (
     *LOADED_TABLES,
+    "customer_tiering_config",
     "customer_tiering_schedule",
+    "customer_tier_history",
+    "customer_lifecycle_history",
     "loyalty_card",
     "loyalty_history",
     "customer_care_log",
     "mail_activity",
     "mail_message",
+    "mail_tracking_value",
     "mail_followers",
+    "mail_followers_mail_message_subtype_rel",
 )
 
 

@@ -31,7 +31,11 @@ class CustomerTieringLock(models.AbstractModel):
             # The runs' queries look up a few thousand customers by id, but
             # their estimates can pass jit_above_cost: compiling them would
             # then take several times longer (100-200 ms) than running them.
-            self.env.cr.execute(SQL("SET jit = off"))
+            # The plans the connection cached in an earlier run, such as its
+            # foreign key checks', fit the tables as they were then: after a
+            # weekly full run, the next nights' chatter inserts took 0.7 s
+            # instead of 0.2 s. Each run plans afresh.
+            self.env.cr.execute(SQL("SET jit = off; DISCARD PLANS"))
         else:
             _logger.info("Customer tiering: %s for %s is already running, skipped", job, company.name)
         try:

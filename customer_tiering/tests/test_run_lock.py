@@ -75,3 +75,23 @@ class TestRunLock(TieringInvoiceCommon):
             self.assertFalse(acquired)
             self.assertEqual(jit(), before)
         release()
+
+    def test_runs_plan_afresh(self):
+        """A run drops the plans its connection cached before: a plan made
+        under other conditions is made again under the current ones."""
+
+        def plan():
+            return "\n".join(row[0] for row in self.env.execute_query(SQL("EXPLAIN EXECUTE tiering_probe(1)")))
+
+        cr = self.env.cr
+        cr.execute("SET plan_cache_mode = force_generic_plan; SET enable_seqscan = off")
+        cr.execute("PREPARE tiering_probe(int) AS SELECT id FROM res_partner WHERE id = $1")
+        self.assertIn("Index", plan())
+        cr.execute("RESET enable_seqscan; SET enable_indexscan = off; SET enable_indexonlyscan = off")
+        cr.execute("SET enable_bitmapscan = off")
+        self.assertIn("Index", plan(), "the cached plan")
+        with self.env["customer.tiering.lock"]._exclusive("followup", self.company) as acquired:
+            self.assertTrue(acquired)
+            self.assertIn("Seq Scan", plan(), "planned again")
+        cr.execute("DEALLOCATE tiering_probe; RESET plan_cache_mode; RESET enable_indexscan")
+        cr.execute("RESET enable_indexonlyscan; RESET enable_bitmapscan")
