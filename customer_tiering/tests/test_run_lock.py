@@ -84,14 +84,14 @@ class TestRunLock(TieringInvoiceCommon):
             return "\n".join(row[0] for row in self.env.execute_query(SQL("EXPLAIN EXECUTE tiering_probe(1)")))
 
         cr = self.env.cr
-        cr.execute("SET plan_cache_mode = force_generic_plan; SET enable_seqscan = off")
+        cr.execute("SET LOCAL plan_cache_mode = force_generic_plan; SET LOCAL enable_seqscan = off")
         cr.execute("PREPARE tiering_probe(int) AS SELECT id FROM res_partner WHERE id = $1")
+        # A prepared statement outlives the test's transaction, the settings do not.
+        self.addCleanup(cr.execute, "DEALLOCATE tiering_probe")
         self.assertIn("Index", plan())
-        cr.execute("RESET enable_seqscan; SET enable_indexscan = off; SET enable_indexonlyscan = off")
-        cr.execute("SET enable_bitmapscan = off")
+        cr.execute("SET LOCAL enable_seqscan = on; SET LOCAL enable_indexscan = off")
+        cr.execute("SET LOCAL enable_indexonlyscan = off; SET LOCAL enable_bitmapscan = off")
         self.assertIn("Index", plan(), "the cached plan")
         with self.env["customer.tiering.lock"]._exclusive("followup", self.company) as acquired:
             self.assertTrue(acquired)
             self.assertIn("Seq Scan", plan(), "planned again")
-        cr.execute("DEALLOCATE tiering_probe; RESET plan_cache_mode; RESET enable_indexscan")
-        cr.execute("RESET enable_indexonlyscan; RESET enable_bitmapscan")
