@@ -1,4 +1,7 @@
 from odoo import models
+from odoo.tools import SQL
+
+from ..sql import customer_documents
 
 
 class AccountMove(models.Model):
@@ -9,15 +12,20 @@ class AccountMove(models.Model):
         # since the last run. The sales index holds every column the tiering
         # job reads, in its grouping order: the job reads the sales of all
         # customers, or of a few, with an index-only scan and no sort.
+        # Both are partial, on customer documents: a query uses them when its
+        # condition contains the predicate, which the shared fragments do.
         self.env.cr.execute(
-            """
-            CREATE INDEX IF NOT EXISTS account_move_customer_write_date_idx
-                ON account_move (write_date) WHERE move_type IN ('out_invoice', 'out_refund');
-            CREATE INDEX IF NOT EXISTS account_move_customer_sales_idx
-                ON account_move (commercial_partner_id, invoice_date)
-                INCLUDE (company_id, state, move_type, amount_untaxed_signed)
-                WHERE move_type IN ('out_invoice', 'out_refund');
-            """
+            SQL(
+                """
+                CREATE INDEX IF NOT EXISTS account_move_customer_write_date_idx
+                    ON account_move (write_date) WHERE %(documents)s;
+                CREATE INDEX IF NOT EXISTS account_move_customer_sales_idx
+                    ON account_move (commercial_partner_id, invoice_date)
+                    INCLUDE (company_id, state, move_type, amount_untaxed_signed)
+                    WHERE %(documents)s;
+                """,
+                documents=customer_documents(),
+            )
         )
         return super().init()
 

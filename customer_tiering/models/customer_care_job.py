@@ -5,6 +5,8 @@ from markupsafe import Markup, escape
 from odoo import api, models
 from odoo.tools import SQL
 
+from ..sql import company_value
+
 ACTIVE_STAGES = ("new", "active", "loyal", "reactivated")
 DEFAULT_WARNING_DAYS = 14
 
@@ -192,7 +194,6 @@ class CustomerCareJob(models.AbstractModel):
         tiers; the customers already warned of their last purchase are left
         out here, the log's unique key still guards against a concurrent run."""
         company = config.company_id
-        Partner = self.env["res.partner"]
         tiers = self.env["customer.tier"].with_context(active_test=False).search([("company_id", "=", company.id)])
         longest = max([DEFAULT_WARNING_DAYS, *tiers.mapped("dormancy_warning_days")])
         return SQL(
@@ -212,9 +213,9 @@ class CustomerCareJob(models.AbstractModel):
                           AND log.year = extract(year FROM (%(last)s)::date))
              ORDER BY p.id
             """,
-            last=Partner._company_value_sql("last_purchase_date", company),
-            tier=Partner._company_value_sql("tier_id", company),
-            stage=Partner._company_value_sql("lifecycle_stage", company),
+            last=company_value("p", "last_purchase_date", company),
+            tier=company_value("p", "tier_id", company, "int4"),
+            stage=company_value("p", "lifecycle_stage", company),
             today=today,
             horizon=today + timedelta(days=longest),
             default_days=DEFAULT_WARNING_DAYS,

@@ -8,6 +8,8 @@ from markupsafe import Markup, escape
 from odoo import api, fields, models
 from odoo.tools import SQL, html_sanitize, split_every
 
+from ..sql import company_value, customer_sales, purchase
+
 _logger = logging.getLogger(__name__)
 
 BATCH = 1000
@@ -153,7 +155,7 @@ class CustomerFollowupJob(models.AbstractModel):
                     SELECT m.commercial_partner_id, m.invoice_date
                       FROM account_move m
                      WHERE m.commercial_partner_id = ANY(%(entities)s) AND m.company_id = %(company)s
-                       AND m.state = 'posted' AND m.move_type = 'out_invoice' AND m.write_date >= %(since)s
+                       AND %(sales)s AND %(purchase)s AND m.write_date >= %(since)s
                 )
                 SELECT entity, max(day) FROM touches GROUP BY entity
                 """,
@@ -161,7 +163,9 @@ class CustomerFollowupJob(models.AbstractModel):
                 types=touch_types,
                 comment=self.env.ref("mail.mt_comment").id,
                 company=policy.company_id.id,
-                last_purchase=self.env["res.partner"]._company_value_sql("last_purchase_date", policy.company_id),
+                sales=customer_sales("m"),
+                purchase=purchase("m"),
+                last_purchase=company_value(None, "last_purchase_date", policy.company_id),
                 since=config.last_run_since or datetime.min,
             )
         )

@@ -14,6 +14,7 @@ from odoo.tools import SQL
 
 from ..engine import btyd, lifecycle, tiering
 from ..engine.frames import differs
+from ..sql import company_value, customer_documents, customer_sales, purchase
 
 _logger = logging.getLogger(__name__)
 
@@ -331,18 +332,18 @@ class CustomerTieringJob(models.AbstractModel):
                    MIN(day) FILTER (WHERE day > %(start)s) AS window_first_date
               FROM (SELECT m.commercial_partner_id AS partner_id, m.invoice_date AS day,
                            SUM(m.amount_untaxed_signed) AS amount,
-                           COUNT(*) FILTER (WHERE m.move_type = 'out_invoice') AS invoices
+                           COUNT(*) FILTER (WHERE %(purchase)s) AS invoices
                       FROM account_move m
                      WHERE m.company_id = %(company)s
-                       AND m.state = 'posted'
-                       AND m.move_type IN ('out_invoice', 'out_refund')
-                       AND m.commercial_partner_id IS NOT NULL
+                       AND %(sales)s
                        AND m.invoice_date <= %(today)s
                        %(only)s
                   GROUP BY m.commercial_partner_id, m.invoice_date) daily
           GROUP BY partner_id
             """,
             company=company.id,
+            sales=customer_sales("m"),
+            purchase=purchase("m"),
             start=window_start,
             today=today,
             only=only,
@@ -414,11 +415,11 @@ class CustomerTieringJob(models.AbstractModel):
                            AND o.state != 'cancel'))
                AND NOT EXISTS (
                         SELECT 1 FROM account_move m
-                         WHERE m.commercial_partner_id = p.id AND m.company_id = %(company)s
-                           AND m.state = 'posted' AND m.move_type IN ('out_invoice', 'out_refund'))
+                         WHERE m.commercial_partner_id = p.id AND m.company_id = %(company)s AND %(sales)s)
                %(only)s
             """,
             company=company.id,
+            sales=customer_sales("m"),
             only=_only(SQL("p.id"), ids),
         )
         self.env.cr.execute(query)
@@ -436,7 +437,7 @@ class CustomerTieringJob(models.AbstractModel):
         key = str(company.id)
         # The values' JSON text as it is, for pandas to parse: a cast to each
         # column's type and back to text doubles the query's time.
-        columns = SQL(", ").join(SQL("p.%s->>%s", SQL.identifier(name), key) for name in PARTNER_PRIOR_COLUMNS)
+        columns = SQL(", ").join(company_value("p", name, company) for name in PARTNER_PRIOR_COLUMNS)
         query = SQL(
             """
             SELECT p.id, %(columns)s
@@ -497,7 +498,7 @@ class CustomerTieringJob(models.AbstractModel):
             SQL(
                 """
                 SELECT m.commercial_partner_id FROM account_move m
-                 WHERE m.write_date >= %(since)s AND m.move_type IN ('out_invoice', 'out_refund')
+                 WHERE m.write_date >= %(since)s AND %(documents)s
                    AND m.company_id = %(company)s AND m.commercial_partner_id IS NOT NULL
                  UNION
                 SELECT c.commercial_partner_id FROM sale_order o JOIN res_partner c ON c.id = o.partner_id
@@ -507,6 +508,7 @@ class CustomerTieringJob(models.AbstractModel):
                  WHERE company_id = %(company)s AND review_date BETWEEN %(last_run)s AND %(today)s
                 """,
                 since=config.last_run_since,
+                documents=customer_documents("m"),
                 company=company.id,
                 # The day before, for a lock set late in the evening of the last run, in another time zone.
                 last_run=config.last_run.date() - timedelta(days=1),

@@ -3,6 +3,7 @@ from odoo.exceptions import AccessError
 from odoo.tools import SQL, create_index
 
 from ..engine import tiering
+from ..sql import indexed_company_value
 from .customer_lifecycle_history import STAGES
 
 MANAGER_GROUP = "customer_tiering.group_customer_tiering_manager"
@@ -359,14 +360,13 @@ class ResPartner(models.Model):
         )
 
     def _company_value_sql(self, fname, company, alias=None):
-        """``company``'s value of a company-dependent field, as PostgreSQL
-        sees Odoo's ``(column->'company'->>0)::type`` once it has dropped the
-        cast to varchar that a comparison with text makes redundant. Dates
-        stay ISO text: a cast to date is not immutable, so not indexable.
-        ``alias`` qualifies the column, for queries that join tables."""
-        column = SQL.identifier(alias, fname) if alias else SQL.identifier(fname)
-        value = SQL("((%s -> %s) ->> 0)", column, str(company.id))
-        return SQL("(%s)::int4", value) if self._fields[fname].type == "many2one" else value
+        """``company``'s value of a company-dependent field in the expression
+        of the per-company indexes (see ``sql.indexed_company_value``), typed
+        as Odoo types it: for the indexes, and for the queries that must
+        match them. ``alias`` qualifies the column, for queries that join
+        tables."""
+        cast = "int4" if self._fields[fname].type == "many2one" else None
+        return indexed_company_value(alias, fname, company, cast)
 
     def _read_group(self, domain, groupby=(), aggregates=(), having=(), offset=0, limit=None, order=None):
         """Grouped by tier alone, the tiers are ordered here rather than by

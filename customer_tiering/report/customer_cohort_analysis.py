@@ -1,11 +1,15 @@
 from odoo import fields, models, tools
 from odoo.tools import SQL
 
+from ..sql import customer_sales, purchase
+
 
 class CustomerCohortAnalysis(models.Model):
     """Monthly retention and churn per cohort of first purchase: of the
     customers who first bought in a month, the share who bought again in
-    each later month."""
+    each later month. A customer bought in a month when it has a purchase
+    day in it, as the nightly job counts them: a posted invoice of its
+    commercial entity."""
 
     _name = "customer.cohort.analysis"
     _description = "Customer Retention by Cohort"
@@ -28,10 +32,10 @@ class CustomerCohortAnalysis(models.Model):
                 """
                 CREATE OR REPLACE VIEW %s AS (
                     WITH purchases AS (
-                        SELECT company_id, commercial_partner_id AS partner_id,
-                               date_trunc('month', invoice_date)::date AS month
-                          FROM account_move
-                         WHERE state = 'posted' AND move_type = 'out_invoice'
+                        SELECT m.company_id, m.commercial_partner_id AS partner_id,
+                               date_trunc('month', m.invoice_date)::date AS month
+                          FROM account_move m
+                         WHERE %s AND %s
                          GROUP BY 1, 2, 3
                     ), cohorts AS (
                         SELECT company_id, partner_id, min(month) AS cohort FROM purchases GROUP BY 1, 2
@@ -53,5 +57,7 @@ class CustomerCohortAnalysis(models.Model):
                 )
                 """,
                 SQL.identifier(self._table),
+                customer_sales("m"),
+                purchase("m"),
             )
         )

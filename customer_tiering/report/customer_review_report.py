@@ -3,6 +3,8 @@ from dateutil.relativedelta import relativedelta
 from odoo import api, fields, models
 from odoo.tools import SQL
 
+from ..sql import customer_sales
+
 MONTHS = 12
 
 
@@ -41,14 +43,15 @@ class CustomerReviewReport(models.AbstractModel):
         rows = self.env.execute_query(
             SQL(
                 """
-                SELECT commercial_partner_id, date_trunc('month', invoice_date)::date, sum(amount_untaxed_signed)
-                  FROM account_move
-                 WHERE commercial_partner_id = ANY(%s) AND company_id = %s AND state = 'posted'
-                   AND move_type IN ('out_invoice', 'out_refund') AND invoice_date >= %s
+                SELECT m.commercial_partner_id, date_trunc('month', m.invoice_date)::date,
+                       sum(m.amount_untaxed_signed)
+                  FROM account_move m
+                 WHERE m.commercial_partner_id = ANY(%s) AND m.company_id = %s AND %s AND m.invoice_date >= %s
                  GROUP BY 1, 2
                 """,
                 partners.ids,
                 company.id,
+                customer_sales("m"),
                 first_month,
             )
         )

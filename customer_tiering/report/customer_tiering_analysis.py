@@ -3,6 +3,19 @@ from odoo.tools import SQL
 
 from ..models.customer_lifecycle_history import STAGES
 from ..models.res_partner import RISK_LEVELS
+from ..sql import company_value
+
+#: The company's values the view reads, with their SQL types (none for text).
+VALUE_TYPES = {
+    "tier_id": "int",
+    "lifecycle_stage": None,
+    "churn_risk_level": None,
+    "revenue_window": "float",
+    "revenue_total": "float",
+    "clv_predicted": "float",
+    "value_at_risk": "float",
+    "churn_risk": "float",
+}
 
 
 class CustomerTieringAnalysis(models.Model):
@@ -34,18 +47,18 @@ class CustomerTieringAnalysis(models.Model):
         self.env.cr.execute(
             SQL(
                 """
-                CREATE OR REPLACE VIEW %s AS (
+                CREATE OR REPLACE VIEW %(view)s AS (
                     SELECT row_number() OVER (ORDER BY c.id, p.id) AS id,
                            p.id AS partner_id, c.id AS company_id, p.user_id,
-                           (p.tier_id ->> c.id::text)::int AS tier_id,
-                           p.lifecycle_stage ->> c.id::text AS lifecycle_stage,
-                           p.churn_risk_level ->> c.id::text AS churn_risk_level,
+                           %(tier_id)s AS tier_id,
+                           %(lifecycle_stage)s AS lifecycle_stage,
+                           %(churn_risk_level)s AS churn_risk_level,
                            1 AS customer_count,
-                           COALESCE((p.revenue_window ->> c.id::text)::float, 0) AS revenue_window,
-                           COALESCE((p.revenue_total ->> c.id::text)::float, 0) AS revenue_total,
-                           COALESCE((p.clv_predicted ->> c.id::text)::float, 0) AS clv_predicted,
-                           COALESCE((p.value_at_risk ->> c.id::text)::float, 0) AS value_at_risk,
-                           (p.churn_risk ->> c.id::text)::float AS churn_risk,
+                           COALESCE(%(revenue_window)s, 0) AS revenue_window,
+                           COALESCE(%(revenue_total)s, 0) AS revenue_total,
+                           COALESCE(%(clv_predicted)s, 0) AS clv_predicted,
+                           COALESCE(%(value_at_risk)s, 0) AS value_at_risk,
+                           %(churn_risk)s AS churn_risk,
                            COALESCE(card.points, 0) AS loyalty_points
                       FROM res_company c
                       JOIN res_partner p ON p.tier_id ? c.id::text OR p.lifecycle_stage ? c.id::text
@@ -55,6 +68,7 @@ class CustomerTieringAnalysis(models.Model):
                      WHERE p.active AND p.id = p.commercial_partner_id
                 )
                 """,
-                SQL.identifier(self._table),
+                view=SQL.identifier(self._table),
+                **{column: company_value("p", column, SQL("c.id"), cast) for column, cast in VALUE_TYPES.items()},
             )
         )

@@ -1,6 +1,8 @@
 from odoo import api, fields, models
 from odoo.tools import SQL
 
+from ..sql import company_value, customer_sales, purchase
+
 
 class TierSummaryReport(models.AbstractModel):
     """The KPIs the method judges itself by, for one company and period."""
@@ -73,15 +75,15 @@ class TierSummaryReport(models.AbstractModel):
         rows = self.env.execute_query(
             SQL(
                 """
-                SELECT (p.tier_id ->> %(key)s)::int, sum(m.amount_untaxed_signed)
+                SELECT %(tier)s, sum(m.amount_untaxed_signed)
                   FROM account_move m JOIN res_partner p ON p.id = m.commercial_partner_id
-                 WHERE m.company_id = %(company)s AND m.state = 'posted'
-                   AND m.move_type IN ('out_invoice', 'out_refund')
+                 WHERE m.company_id = %(company)s AND %(sales)s
                    AND m.invoice_date BETWEEN %(date_from)s AND %(date_to)s
                  GROUP BY 1
                 """,
-                key=str(company.id),
+                tier=company_value("p", "tier_id", company, "int"),
                 company=company.id,
+                sales=customer_sales("m"),
                 date_from=date_from,
                 date_to=date_to,
             )
@@ -89,23 +91,27 @@ class TierSummaryReport(models.AbstractModel):
         return dict(rows)
 
     def _retention(self, company, previous, current):
-        """(customers who bought in the previous period, how many of them bought again in this one)."""
+        """(customers who bought in the previous period, how many of them bought again in this one):
+        who made a purchase, as the nightly job counts purchase days."""
+        self.env["account.move"].flush_model()
         rows = self.env.execute_query(
             SQL(
                 """
                 WITH buyers AS (
-                    SELECT DISTINCT commercial_partner_id AS id FROM account_move
-                     WHERE company_id = %(company)s AND state = 'posted' AND move_type = 'out_invoice'
-                       AND invoice_date BETWEEN %(previous_from)s AND %(previous_to)s
+                    SELECT DISTINCT m.commercial_partner_id AS id FROM account_move m
+                     WHERE m.company_id = %(company)s AND %(sales)s AND %(purchase)s
+                       AND m.invoice_date BETWEEN %(previous_from)s AND %(previous_to)s
                 )
                 SELECT count(*), count(*) FILTER (WHERE EXISTS (
                            SELECT 1 FROM account_move m
                             WHERE m.commercial_partner_id = buyers.id AND m.company_id = %(company)s
-                              AND m.state = 'posted' AND m.move_type = 'out_invoice'
+                              AND %(sales)s AND %(purchase)s
                               AND m.invoice_date BETWEEN %(current_from)s AND %(current_to)s))
                   FROM buyers
                 """,
                 company=company.id,
+                sales=customer_sales("m"),
+                purchase=purchase("m"),
                 previous_from=previous[0],
                 previous_to=previous[1],
                 current_from=current[0],

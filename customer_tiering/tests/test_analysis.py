@@ -1,6 +1,7 @@
 from datetime import date
 
 from odoo.tests import tagged
+from odoo.tools import SQL
 
 from .common import TieringInvoiceCommon
 
@@ -77,5 +78,26 @@ class TestAnalysis(TieringInvoiceCommon):
                     "retention_rate": 1.0,
                     "churn_rate": 0.0,
                 },
+            ],
+        )
+
+    def test_cohorts_count_the_nightly_job_s_purchases(self):
+        """A customer bought in a month when the nightly job counts a
+        purchase day in it: a credit note is none, and a document without a
+        commercial entity is nobody's purchase."""
+        self.post_invoice(self.gamma, 50.0, "2026-01-25", move_type="out_refund")
+        orphan = self.post_invoice(self.env["res.partner"].create({"name": "Orphan"}), 70.0, "2026-04-02")
+        self.env.flush_all()
+        self.env.cr.execute(SQL("UPDATE account_move SET commercial_partner_id = NULL WHERE id = %s", orphan.id))
+        self.env.invalidate_all()
+        self.run_cron()
+        self.assertEqual(self.gamma.first_purchase_date, date(2026, 2, 14), "the job's first purchase")
+        rows = self.env["customer.cohort.analysis"].search([("company_id", "=", self.company.id)])
+        self.assertEqual(
+            [(row.cohort, row.month, row.cohort_customers, row.active_customers) for row in rows],
+            [
+                (date(2026, 1, 1), date(2026, 1, 1), 2, 2),
+                (date(2026, 1, 1), date(2026, 3, 1), 2, 1),
+                (date(2026, 2, 1), date(2026, 2, 1), 1, 1),
             ],
         )

@@ -3,6 +3,7 @@ from datetime import date
 from odoo import fields
 from odoo.exceptions import ValidationError
 from odoo.tests import tagged
+from odoo.tools import SQL
 
 from .common import TieringInvoiceCommon
 
@@ -43,6 +44,20 @@ class TestTierSummary(TieringInvoiceCommon):
         self.assertEqual(values["retention_rate"], 0.5)
         old_tier = self.history(self.lapsed)[0].new_tier_id
         self.assertEqual(values["moves"], {(old_tier.id, self.tier_a.id): 1})
+
+    def test_buyers_and_revenue_are_the_nightly_job_s(self):
+        """Revenue is net of credit notes; a buyer is a customer with a
+        purchase, as the nightly job counts them: a credit note is none, and
+        a document without a commercial entity is nobody's."""
+        self.post_invoice(self.newcomer, 40.0, "2025-11-20", move_type="out_refund")
+        self.post_invoice(self.lapsed, 100.0, "2026-04-01", move_type="out_refund")
+        orphan = self.post_invoice(self.env["res.partner"].create({"name": "Orphan"}), 70.0, "2025-11-10")
+        self.env.flush_all()
+        self.env.cr.execute(SQL("UPDATE account_move SET commercial_partner_id = NULL WHERE id = %s", orphan.id))
+        self.env.invalidate_all()
+        values = self.values()
+        self.assertEqual(values["total_revenue"], 1100.0, "net of the period's credit note")
+        self.assertEqual((values["previous_buyers"], values["retained"]), (2, 1))
 
     def test_printed_summary(self):
         action = self.wizard.action_print()

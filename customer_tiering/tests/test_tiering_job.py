@@ -109,6 +109,24 @@ class TestTieringJob(TieringInvoiceCommon):
         self.env.cr.execute("ANALYZE account_move")
         self.assertEqual(job._invoice_quantiles(SALES_SLICES), [], "a handful of invoices is no histogram to split")
 
+    def test_sales_read_is_an_index_only_scan(self):
+        """Every customer's sales, and a few customers' sales, can be read
+        from the covering sales index alone: the shared sales condition
+        implies the index's predicate, and the index holds every column the
+        query reads, in its grouping order for a full read."""
+        job = self.env["customer.tiering.job"]
+        settings = ("enable_seqscan", "enable_bitmapscan", "enable_indexscan")
+        self.env.cr.execute("; ".join(f"SET LOCAL {setting} = off" for setting in settings))
+        self.addCleanup(self.env.cr.execute, "; ".join(f"SET LOCAL {setting} = on" for setting in settings))
+        some = job._id_slices(SQL("m.commercial_partner_id"), 1, [self.mid.id, self.small.id])[0]
+        for only in (SQL(), some):
+            query = job._sales_query(self.company, date(2023, 7, 1), date(2024, 7, 1), only)
+            plan = "\n".join(row[0] for row in self.env.execute_query(SQL("EXPLAIN %s", query)))
+            self.assertIn("Index Only Scan using account_move_customer_sales_idx", plan)
+            self.assertNotIn("move_type", plan, "the index's predicate is implied, not filtered again")
+            if only is not some:
+                self.assertNotIn("Sort", plan, "read in the index's order")
+
     def test_history_and_chatter(self):
         self.run_cron()
         history = self.history(self.big)
