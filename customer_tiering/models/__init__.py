@@ -18,6 +18,7 @@ from . import (
     loyalty_card,
     loyalty_history,
     loyalty_program,
+    loyalty_rule,
     mail_activity,
     res_company,
     res_partner,

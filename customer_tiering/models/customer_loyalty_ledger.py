@@ -8,7 +8,10 @@ from odoo import api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import SQL, float_round, split_every
 
-DOCUMENT_TYPES = ("out_invoice", "out_refund")
+from ..engine.points import CardLots, Lot
+from ..sql import CUSTOMER_DOCUMENT_TYPES, company_value, points_eligible
+
+DOCUMENT_TYPES = CUSTOMER_DOCUMENT_TYPES
 CHUNK = 10000
 
 
@@ -24,6 +27,8 @@ class Entry:
     issued: float = 0.0
     used: float = 0.0
     order_id: int | None = None
+    lot_id: int | None = None  # the earning whose points this entry takes back or gives back
+    note: str | None = None  # internal: the computation or the reason, never shown on the portal
 
 
 @dataclass
@@ -41,11 +46,14 @@ class DocumentState:
     issued: float = 0.0
     used: float = 0.0
     date: object = None
+    entry_id: int | None = None
+    kind: str | None = None
+    lot_id: int | None = None
 
 
 @dataclass
 class Document:
-    """A posted customer invoice or credit note, as the ledger needs it."""
+    """A posted customer invoice or credit note that counts for points, as the ledger needs it."""
 
     id: int
     name: str
@@ -55,7 +63,7 @@ class Document:
     invoice_date: object
     amount: float  # untaxed, company currency
     origin_id: int | None  # the invoice a credit note reverses
-    origin_amount: float | None
+    origin_share: float | None  # the share of the origin it reverses, in the documents' own currency
     tier_code: str | None
     multiplier: float
 
@@ -66,6 +74,9 @@ class CustomerLoyaltyLedger(models.AbstractModel):
     Every entry has a key unique per card (backed by a unique index): posting,
     cancelling, expiring or adjusting twice, or in two transactions at once,
     inserts it once, and the card's balance moves only by what was inserted.
+    The rules the entries keep are the README's (*Loyalty points*, the
+    ledger's rules); a reversal never takes more than is left of what its
+    document earned (``engine.points``).
     """
 
     _name = "customer.loyalty.ledger"
@@ -77,15 +88,12 @@ class CustomerLoyaltyLedger(models.AbstractModel):
         """Earn (invoices) or reverse (credit notes) points for posted documents not counted yet.
 
         Invoices go first, so that a credit note counted with its invoice
-        reverses what that invoice earned.
+        reverses what that invoice earned; the invoices a credit note
+        reverses are counted first if they should have been and were not.
         """
-        documents = self._read_documents(moves.ids)
-        configs = self._configs(self.env["res.company"].browse(list({doc.company_id for doc in documents})))
-        documents = [
-            doc
-            for doc in documents
-            if doc.company_id in configs and doc.invoice_date >= configs[doc.company_id].points_start_date
-        ]
+        companies = self.env["res.company"].browse(list(set(moves.company_id.ids)))
+        configs = self._configs(companies)
+        documents = self._read_documents(moves.ids, configs)
         for move_type in DOCUMENT_TYPES:
             self._award([doc for doc in documents if doc.move_type == move_type], configs)
 
@@ -94,48 +102,62 @@ class CustomerLoyaltyLedger(models.AbstractModel):
             return
         states = self._document_states([doc.id for doc in documents] + [doc.origin_id for doc in documents])
         pending = [doc for doc in documents if not states[doc.id].is_open]
+        if not pending:
+            return
         cards = self._cards(pending, configs)
+        lots = self._card_lots(
+            {states[doc.origin_id].card_id for doc in pending if doc.origin_id and states[doc.origin_id].is_open}
+            | {cards[doc.company_id, doc.partner_id] for doc in pending if doc.move_type == "out_refund"}
+        )
         entries = []
         for doc in pending:
             config = configs[doc.company_id]
             card_id = cards[doc.company_id, doc.partner_id]
             if doc.move_type == "out_invoice":
                 entry = self._earn_entry(doc, config, card_id)
+            elif doc.origin_id:
+                entry = self._refund_entry(doc, config, states[doc.origin_id], lots)
             else:
-                entry = self._refund_entry(doc, config, card_id, states[doc.origin_id])
-            if entry.issued or entry.used:
+                entry = self._return_entry(doc, config, card_id, lots[card_id])
+            if entry and (entry.issued or entry.used or entry.kind == "refund"):
                 entry.key = f"post:{doc.id}:{states[doc.id].cycle}"
                 entries.append(entry)
         self._insert(entries)
 
     @api.model
     def _void_documents(self, moves):
-        """Reverse exactly what cancelled or reset documents earned or reversed."""
-        states = self._document_states(moves.ids)
+        """Reverse what cancelled or reset documents earned or reversed, as
+        far as it is left (``_void_entry``)."""
+        states = {move_id: state for move_id, state in self._document_states(moves.ids).items() if state.is_open}
+        if not states:
+            return
+        configs = self._configs(moves.company_id)
+        card_companies = dict(
+            self.env.execute_query(
+                SQL(
+                    "SELECT card.id, program.company_id FROM loyalty_card card "
+                    "JOIN loyalty_program program ON program.id = card.program_id WHERE card.id = ANY(%s)",
+                    list({state.card_id for state in states.values()}),
+                )
+            )
+        )
+        lots = self._card_lots({state.card_id for state in states.values()})
         names = dict(zip(moves.ids, moves.mapped("name"), strict=True))
         self._insert(
             [
-                Entry(
-                    card_id=state.card_id,
-                    description=self.env._("%(document)s cancelled or reset to draft", document=names[move_id]),
-                    key=f"void:{move_id}:{state.cycle}",
-                    kind="void",
-                    date=state.date,
-                    issued=state.used,
-                    used=state.issued,
-                    order_id=move_id,
+                self._void_entry(
+                    move_id, names[move_id], state, lots[state.card_id], configs.get(card_companies[state.card_id])
                 )
-                for move_id, state in states.items()
-                if state.is_open
+                for move_id, state in sorted(states.items())
             ]
         )
 
     def _earn_entry(self, doc, config, card_id):
         return Entry(
             card_id=card_id,
-            description=self.env._(
-                "Invoice %(document)s: %(amount)s × %(rate)s × %(multiplier)s (tier %(tier)s)",
-                document=doc.name,
+            description=self.env._("Invoice %(document)s", document=doc.name),
+            note=self.env._(
+                "%(amount)s × %(rate)s × %(multiplier)s (tier %(tier)s)",
                 amount=doc.amount,
                 rate=config.points_per_currency,
                 multiplier=doc.multiplier,
@@ -144,53 +166,158 @@ class CustomerLoyaltyLedger(models.AbstractModel):
             key="",
             kind="earn",
             date=doc.invoice_date,
-            issued=_round_down(doc.amount * config.points_per_currency * doc.multiplier, config.points_rounding),
+            issued=self._points_for(doc, config),
             order_id=doc.id,
         )
 
-    def _refund_entry(self, doc, config, card_id, origin):
-        """A credit note takes back the share of its invoice's points that it
-        reverses; without a counted invoice, what the same amount would earn."""
-        if origin.is_open and doc.origin_amount:
-            earned = origin.issued
-            points = min(earned, _round_down(earned * doc.amount / doc.origin_amount, config.points_rounding))
-            card_id, date = origin.card_id, origin.date
-        else:
-            points = self._earn_entry(doc, config, card_id).issued
-            date = doc.invoice_date
+    def _points_for(self, doc, config):
+        return _round_down(doc.amount * config.points_per_currency * doc.multiplier, config.points_rounding)
+
+    def _refund_entry(self, doc, config, origin, lots):
+        """A credit note takes back its share of what its invoice earned,
+        computed in the documents' own currency, as far as the invoice's
+        points are left; of an invoice that earned nothing, nothing."""
+        if not origin.is_open or origin.kind != "earn":
+            return None
+        card = lots[origin.card_id]
+        share = _round_down(origin.issued * min(doc.origin_share or 0.0, 1.0), config.points_rounding)
+        wanted = min(share, card.net(origin.entry_id))
+        taken = wanted if config.points_allow_negative else min(wanted, card.left(origin.entry_id))
+        card.move(origin.entry_id, -taken)
         return Entry(
-            card_id=card_id,
-            description=self.env._("Credit note %(document)s", document=doc.name),
+            card_id=origin.card_id,
+            description=self._with_shortfall(self.env._("Credit note %(document)s", document=doc.name), wanted, taken),
             key="",
             kind="refund",
-            date=date,
-            used=points,
+            date=origin.date,
+            used=taken,
+            order_id=doc.id,
+            lot_id=origin.entry_id,
+        )
+
+    def _return_entry(self, doc, config, card_id, card):
+        """A credit note of no invoice takes what its amount would earn, from
+        the balance, oldest points first."""
+        wanted = self._points_for(doc, config)
+        taken = wanted if config.points_allow_negative else min(wanted, max(card.balance, 0.0))
+        card.move(None, -taken)
+        return Entry(
+            card_id=card_id,
+            description=self._with_shortfall(self.env._("Credit note %(document)s", document=doc.name), wanted, taken),
+            key="",
+            kind="return",
+            date=doc.invoice_date,
+            used=taken,
             order_id=doc.id,
         )
 
-    def _read_documents(self, move_ids):
-        """The posted customer documents among ``move_ids``, with their
-        entity's tier multiplier in the document's company, in one query."""
+    def _void_entry(self, move_id, name, state, card, config):
+        """The entry closing a document's open cycle: an invoice gives back
+        what is left of its points, a credit note gives back what it took
+        (to its invoice, unless that invoice was cancelled since)."""
+        allow_negative = bool(config and config.points_allow_negative)
+        if state.kind == "earn":
+            wanted = card.net(state.entry_id)
+            taken = wanted if allow_negative else card.left(state.entry_id)
+            moved, lot_id = -taken, state.entry_id
+            card.move(lot_id, moved, close=True)
+        else:
+            wanted = taken = 0.0
+            lot_id = state.lot_id
+            gives_back = state.used - state.issued
+            moved = gives_back if not lot_id or not card.closed(lot_id) else 0.0
+            card.move(lot_id, moved)
+        description = self.env._("%(document)s cancelled or reset to draft", document=name)
+        return Entry(
+            card_id=state.card_id,
+            description=self._with_shortfall(description, wanted, taken),
+            key=f"void:{move_id}:{state.cycle}",
+            kind="void",
+            date=state.date,
+            issued=max(moved, 0.0),
+            used=max(-moved, 0.0),
+            order_id=move_id,
+            lot_id=lot_id,
+        )
+
+    def _with_shortfall(self, description, wanted, taken):
+        shortfall = float_round(wanted - taken, precision_digits=2)
+        if shortfall <= 0:
+            return description
+        return self.env._(
+            "%(description)s (%(points)s points not taken back: already spent or expired)",
+            description=description,
+            points=shortfall,
+        )
+
+    def _read_documents(self, move_ids, configs):
+        """The posted customer documents among ``move_ids`` that count for
+        points, and the invoices their credit notes reverse, with their
+        entity's tier multiplier in the document's company, in one query.
+        Their amounts leave out the lines of the products that earn no
+        points (``_points_excluded_products``)."""
         self.env["account.move"].flush_model()
+        self.env["account.move.line"].flush_model()
         self.env["res.partner"].flush_model(["tier_id"])
+        self.env["customer.tiering.config"].flush_model()
+        excluded = [
+            (company_id, product_id)
+            for company_id, config in configs.items()
+            for product_id in config._points_excluded_products().ids
+        ]
         rows = self.env.execute_query(
             SQL(
                 """
                 SELECT m.id, m.name, m.move_type, m.company_id, m.commercial_partner_id, m.invoice_date,
-                       abs(m.amount_untaxed_signed), m.reversed_entry_id, abs(origin.amount_untaxed_signed),
+                       abs(m.amount_untaxed_signed) - x.company_amount, m.reversed_entry_id,
+                       CASE WHEN origin.currency_id = m.currency_id
+                            THEN (abs(m.amount_untaxed) - x.amount) / NULLIF(abs(origin.amount_untaxed) - ox.amount, 0)
+                            ELSE (abs(m.amount_untaxed_signed) - x.company_amount)
+                                 / NULLIF(abs(origin.amount_untaxed_signed) - ox.company_amount, 0) END,
                        tier.code, COALESCE(tier.points_multiplier, 1.0)
                   FROM account_move m
+                  JOIN customer_tiering_config config
+                    ON config.company_id = m.company_id AND config.loyalty_program_id IS NOT NULL
                   JOIN res_partner entity ON entity.id = m.commercial_partner_id
-                  LEFT JOIN customer_tier tier ON tier.id = (entity.tier_id ->> m.company_id::text)::int
+                  LEFT JOIN customer_tier tier ON tier.id = %(tier)s
                   LEFT JOIN account_move origin ON origin.id = m.reversed_entry_id
-                 WHERE m.id = ANY(%s) AND m.state = 'posted' AND m.move_type IN %s
+                  CROSS JOIN LATERAL %(excluded_m)s x
+                  CROSS JOIN LATERAL %(excluded_origin)s ox
+                 WHERE (m.id = ANY(%(ids)s) OR m.id IN (SELECT reversed_entry_id FROM account_move
+                                                         WHERE id = ANY(%(ids)s) AND move_type = 'out_refund'))
+                   AND m.state = 'posted' AND m.move_type IN %(types)s
+                   AND %(eligible)s
                  ORDER BY m.id
                 """,
-                move_ids,
-                DOCUMENT_TYPES,
+                ids=move_ids,
+                types=DOCUMENT_TYPES,
+                tier=company_value("entity", "tier_id", SQL("m.company_id"), "int"),
+                eligible=points_eligible("m", SQL("config.points_start_date")),
+                excluded_m=self._excluded_amounts("m", excluded),
+                excluded_origin=self._excluded_amounts("origin", excluded),
             )
         )
         return [Document(*row) for row in rows]
+
+    def _excluded_amounts(self, move, excluded):
+        """The untaxed amount of the lines of ``move`` (an alias) whose
+        products earn no points, in its currency (``amount``) and in company
+        currency (``company_amount``). Without such products, nothing to read."""
+        if not excluded:
+            return SQL("(SELECT 0.0 AS amount, 0.0 AS company_amount)")
+        companies, products = zip(*excluded, strict=True)
+        return SQL(
+            """(SELECT COALESCE(sum(l.price_subtotal), 0.0) AS amount,
+                       COALESCE(abs(sum(l.balance)), 0.0) AS company_amount
+                  FROM account_move_line l
+                 WHERE l.move_id = %(move)s.id AND l.display_type = 'product'
+                   AND l.product_id IN (SELECT e.product FROM unnest(%(companies)s::int[], %(products)s::int[])
+                                                              AS e(company, product)
+                                         WHERE e.company = %(move)s.company_id))""",
+            move=SQL.identifier(move),
+            companies=list(companies),
+            products=list(products),
+        )
 
     def _document_states(self, move_ids):
         """The open cycle of each document, from one query. Each document's
@@ -201,7 +328,8 @@ class CustomerLoyaltyLedger(models.AbstractModel):
         rows = self.env.execute_query(
             SQL(
                 """
-                SELECT d.id, c.voids, c.posts > c.voids, h.card_id, h.issued, h.used, h.points_date
+                SELECT d.id, c.voids, c.posts > c.voids, h.card_id, h.issued, h.used, h.points_date,
+                       h.id, h.points_kind, h.points_lot_id
                   FROM unnest(%s::int[]) AS d(id),
                        LATERAL (SELECT count(*) FILTER (WHERE points_kind = 'void') AS voids,
                                        count(*) FILTER (WHERE points_kind <> 'void') AS posts,
@@ -219,6 +347,37 @@ class CustomerLoyaltyLedger(models.AbstractModel):
         for move_id, *state in rows:
             states[move_id] = DocumentState(*state)
         return states
+
+    def _card_lots(self, card_ids):
+        """{card id: CardLots} of the cards, each locked until the transaction
+        ends: what a reversal may take is decided on the balance as it is,
+        and no other transaction moves it before the reversal is written."""
+        card_ids = sorted(card_id for card_id in card_ids if card_id)
+        if not card_ids:
+            return {}
+        self.env["loyalty.history"].flush_model()
+        self.env["loyalty.card"].flush_model(["points"])
+        balances = self.env.execute_query(
+            SQL("SELECT id, points FROM loyalty_card WHERE id = ANY(%s) ORDER BY id FOR UPDATE", card_ids)
+        )
+        cards = {card_id: CardLots(balance) for card_id, balance in balances}
+        rows = self.env.execute_query(
+            SQL(
+                """
+                SELECT h.card_id, h.id, COALESCE(h.points_date, h.create_date::date),
+                       h.issued - COALESCE(a.taken, 0), COALESCE(a.closed, false)
+                  FROM loyalty_history h
+                  LEFT JOIN LATERAL (SELECT sum(r.used - r.issued) AS taken,
+                                            bool_or(r.points_kind = 'void' AND r.order_id = h.order_id) AS closed
+                                       FROM loyalty_history r WHERE r.points_lot_id = h.id) a ON true
+                 WHERE h.card_id = ANY(%s) AND h.points_lot_id IS NULL AND h.issued > 0
+                """,
+                card_ids,
+            )
+        )
+        for card_id, entry_id, date, net, closed in rows:
+            cards[card_id].lots[entry_id] = Lot(date, net, closed)
+        return cards
 
     # ------------------------------------------------------------ cards
     @api.model
@@ -306,15 +465,15 @@ class CustomerLoyaltyLedger(models.AbstractModel):
                 """
                 WITH inserted AS (
                     INSERT INTO loyalty_history (card_id, description, issued, used, order_model, order_id,
-                                                 points_kind, points_key, points_date,
+                                                 points_kind, points_key, points_date, points_lot_id, points_note,
                                                  create_uid, create_date, write_uid, write_date)
                     SELECT e.card_id, e.description, e.issued, e.used,
                            CASE WHEN e.order_id IS NOT NULL THEN 'account.move' END, e.order_id,
-                           e.kind, e.key, e.date, %(uid)s, %(now)s, %(uid)s, %(now)s
+                           e.kind, e.key, e.date, e.lot_id, e.note, %(uid)s, %(now)s, %(uid)s, %(now)s
                       FROM unnest(%(cards)s::int[], %(descriptions)s::text[], %(issued)s::float8[],
                                   %(used)s::float8[], %(orders)s::int[], %(kinds)s::varchar[],
-                                  %(keys)s::varchar[], %(dates)s::date[])
-                           AS e(card_id, description, issued, used, order_id, kind, key, date)
+                                  %(keys)s::varchar[], %(dates)s::date[], %(lots)s::int[], %(notes)s::text[])
+                           AS e(card_id, description, issued, used, order_id, kind, key, date, lot_id, note)
                         ON CONFLICT (card_id, points_key) WHERE points_key IS NOT NULL DO NOTHING
                     RETURNING card_id, issued - used AS delta
                 )
@@ -332,6 +491,8 @@ class CustomerLoyaltyLedger(models.AbstractModel):
                 kinds=[e.kind for e in entries],
                 keys=[e.key for e in entries],
                 dates=[e.date for e in entries],
+                lots=[e.lot_id for e in entries],
+                notes=[e.note for e in entries],
                 uid=self.env.uid,
                 now=self.env.cr.now(),
             )
@@ -366,7 +527,8 @@ class CustomerLoyaltyLedger(models.AbstractModel):
             SQL(
                 """
                 WITH moves AS (
-                    SELECT id, state, invoice_date, amount_untaxed_signed, commercial_partner_id
+                    SELECT id, state, amount_untaxed_signed, commercial_partner_id,
+                           m.state = 'posted' AND %(eligible)s AS eligible
                       FROM account_move m
                      WHERE m.company_id = %(company)s AND m.move_type IN %(types)s %(written)s
                 )
@@ -378,14 +540,13 @@ class CustomerLoyaltyLedger(models.AbstractModel):
                                FROM loyalty_history
                               WHERE order_model = 'account.move' AND points_key IS NOT NULL %(their_entries)s
                               GROUP BY order_id) h ON h.order_id = m.id
-                 WHERE (m.state = 'posted' AND m.invoice_date >= %(start)s AND COALESCE(h.open, 0) = 0
-                        AND m.amount_untaxed_signed <> 0)
+                 WHERE (m.eligible AND COALESCE(h.open, 0) = 0 AND m.amount_untaxed_signed <> 0)
                     OR (m.state <> 'posted' AND h.open > 0)
                  ORDER BY m.commercial_partner_id, m.id
                 """,
                 company=config.company_id.id,
                 types=DOCUMENT_TYPES,
-                start=config.points_start_date,
+                eligible=points_eligible("m", SQL("%s", config.points_start_date)),
                 written=SQL() if full else SQL("AND m.write_date >= %s", config.points_checked_since),
                 # the entries of those documents only, not the whole ledger
                 their_entries=SQL() if full else SQL("AND order_id IN (SELECT id FROM moves)"),
@@ -423,39 +584,90 @@ class CustomerLoyaltyLedger(models.AbstractModel):
         last_cutoff = config.points_expired_until
         self.env["loyalty.history"].flush_model()
         self.env["loyalty.card"].flush_model(["points"])
-        rows = self.env.execute_query(
+        candidates = self.env.execute_query(
             SQL(
                 """
-                WITH balances AS (
-                    SELECT card.id, card.points, GREATEST(COALESCE(sum(
-                               CASE WHEN h.points_kind IN ('refund', 'void') THEN h.issued - h.used
-                                    WHEN h.points_kind = 'expire' THEN 0
-                                    ELSE h.issued END), 0), 0) AS valid
-                      FROM loyalty_card card
-                      LEFT JOIN loyalty_history h
-                             ON h.card_id = card.id AND COALESCE(h.points_date, h.create_date::date) > %(cutoff)s
-                     WHERE card.program_id = %(program)s AND card.is_tier_card AND card.points > 0 %(candidates)s
-                     GROUP BY card.id
-                ), excesses AS (
-                    SELECT id, round((points - valid)::numeric, 2)::float8 AS excess FROM balances
-                )
-                SELECT id, excess FROM excesses WHERE excess > 0
+                SELECT card.id
+                  FROM loyalty_card card
+                  LEFT JOIN loyalty_history h
+                         ON h.card_id = card.id AND COALESCE(h.points_date, h.create_date::date) > %(cutoff)s
+                 WHERE card.program_id = %(program)s AND card.is_tier_card AND card.points > 0 %(candidates)s
+                 GROUP BY card.id
+                HAVING round((card.points - %(valid)s)::numeric, 2) > 0
                 """,
                 cutoff=cutoff,
                 program=config.loyalty_program_id.id,
+                valid=self._valid_points(),
                 candidates=self._expiry_candidates(last_cutoff, cutoff, written_since)
                 if written_since and last_cutoff
                 else SQL(),
             )
         )
         description = self.env._("Points earned up to %(date)s expired", date=cutoff)
-        entries = [
-            Entry(card_id, description, key=f"expire:{today}", kind="expire", date=today, used=excess)
-            for card_id, excess in rows
-        ]
-        for chunk in split_every(CHUNK, entries, list):
-            self.env["customer.tiering.lock"]._run_batch(lambda chunk=chunk: self._insert(chunk))
+        for chunk in split_every(CHUNK, [card_id for (card_id,) in candidates], list):
+            self.env["customer.tiering.lock"]._run_batch(
+                lambda chunk=chunk: self._expire_cards(chunk, cutoff, today, description)
+            )
         config.sudo().write({"points_expired_until": cutoff, "points_cards_checked_since": since})
+
+    def _valid_points(self):
+        """The points of card ``card`` still valid: the sum over its entries
+        ``h`` dated after the cutoff of what they earned, net of what was
+        taken back from those earnings (reversals carry the date of what they
+        reverse). Spending, expiries and credit notes of no invoice consume
+        the oldest points, so they do not count here."""
+        return SQL(
+            """GREATEST(COALESCE(sum(
+                   CASE WHEN h.points_kind IN ('expire', 'return') THEN 0
+                        WHEN h.points_lot_id IS NOT NULL THEN h.issued - h.used
+                        ELSE h.issued END), 0), 0)"""
+        )
+
+    def _expire_cards(self, card_ids, cutoff, today, description):
+        """Expire the excess of the cards, computed and applied in one
+        statement on the cards locked first: against the balance as it is
+        then, whatever was spent since the candidates were read, and never
+        below zero."""
+        self.env["loyalty.history"].flush_model()
+        self.env["loyalty.card"].flush_model(["points"])
+        self.env.cr.execute(SQL("SELECT id FROM loyalty_card WHERE id = ANY(%s) ORDER BY id FOR UPDATE", card_ids))
+        self.env.cr.execute(
+            SQL(
+                """
+                WITH excesses AS (
+                    SELECT card.id, card.points, round((card.points - %(valid)s)::numeric, 2)::float8 AS excess
+                      FROM loyalty_card card
+                      LEFT JOIN loyalty_history h
+                             ON h.card_id = card.id AND COALESCE(h.points_date, h.create_date::date) > %(cutoff)s
+                     WHERE card.id = ANY(%(cards)s)
+                     GROUP BY card.id
+                ), inserted AS (
+                    INSERT INTO loyalty_history (card_id, description, issued, used, points_kind, points_key,
+                                                 points_date, create_uid, create_date, write_uid, write_date)
+                    SELECT id, %(description)s, 0, LEAST(excess, points), 'expire', %(key)s, %(today)s,
+                           %(uid)s, %(now)s, %(uid)s, %(now)s
+                      FROM excesses
+                     WHERE excess > 0 AND points > 0
+                        ON CONFLICT (card_id, points_key) WHERE points_key IS NOT NULL DO NOTHING
+                    RETURNING card_id, used
+                )
+                UPDATE loyalty_card card
+                   SET points = card.points - inserted.used
+                  FROM inserted
+                 WHERE card.id = inserted.card_id
+                """,
+                valid=self._valid_points(),
+                cutoff=cutoff,
+                cards=card_ids,
+                description=description,
+                key=f"expire:{today}",
+                today=today,
+                uid=self.env.uid,
+                now=self.env.cr.now(),
+            )
+        )
+        self.env["loyalty.card"].invalidate_model(["points", "history_ids"])
+        self.env["loyalty.history"].invalidate_model()
 
     def _expiry_candidates(self, last_cutoff, cutoff, written_since):
         """The condition restricting the expiry to the cards it can change."""
@@ -475,45 +687,105 @@ class CustomerLoyaltyLedger(models.AbstractModel):
             since=written_since,
         )
 
-    # ------------------------------------------------------------ merge
+    # ------------------------------------------------------------ merge and program change
     @api.model
     def _merge_tier_cards(self, src_partners, dst_partner):
         """Merge the customers' tier cards of each program into one card of
-        ``dst_partner``: the entries move to it (their keys prefixed with the
-        card they came from, so they stay unique) and so do the points. The
-        emptied cards stop being tier cards and are archived."""
+        ``dst_partner`` (``_move_cards``)."""
         Card = self.env["loyalty.card"].with_context(active_test=False)
         cards = Card.search([("partner_id", "in", (src_partners | dst_partner).ids), ("is_tier_card", "=", True)])
         for _program, program_cards in cards.grouped("program_id").items():
             final = program_cards.filtered(lambda c: c.partner_id == dst_partner)[:1] or program_cards[:1]
-            others = program_cards - final
-            if others:
-                self._move_entries(others, final)
+            self._move_cards({card.id: final.id for card in program_cards - final})
             final.partner_id = dst_partner
 
-    def _move_entries(self, cards, final):
+    @api.model
+    def _change_program(self, old_program, new_program):
+        """Carry every tier card of ``old_program`` over to the same
+        customer's tier card of ``new_program`` (``_move_cards``)."""
+        Card = self.env["loyalty.card"].with_context(active_test=False)
+        old_cards = Card.search([("program_id", "=", old_program.id), ("is_tier_card", "=", True)])
+        for chunk in split_every(CHUNK, old_cards.ids, Card.browse):
+            finals = self._tier_cards(new_program, chunk.partner_id.ids)
+            self._move_cards({card.id: finals[card.partner_id.id] for card in chunk if card.partner_id})
+
+    def _move_cards(self, moves):
+        """Move the ledger of each card of ``moves`` ({card id: final card id})
+        to its final card: the add-on's entries move (their keys prefixed with
+        the card they came from, so they stay unique, their dates and the
+        earnings they reverse kept), and so do their points. Entries of
+        Odoo's own (a sale order's spending) stay, since Odoo gives their
+        points back to that card when the order is cancelled: what they
+        moved crosses in a pair of *Transfer* entries. The emptied cards stop
+        being tier cards and are archived."""
+        if not moves:
+            return
+        old = sorted(moves)
+        finals = [moves[card_id] for card_id in old]
         self.env["loyalty.history"].flush_model()
         self.env["loyalty.card"].flush_model()
         self.env.cr.execute(
+            SQL("SELECT id FROM loyalty_card WHERE id = ANY(%s) ORDER BY id FOR UPDATE", sorted({*old, *finals}))
+        )
+        remainders = dict(
+            self.env.execute_query(
+                SQL(
+                    """
+                    SELECT card.id, card.points - COALESCE(sum(h.issued - h.used), 0)
+                      FROM loyalty_card card
+                      LEFT JOIN loyalty_history h ON h.card_id = card.id AND h.points_key IS NOT NULL
+                     WHERE card.id = ANY(%s)
+                     GROUP BY card.id
+                    """,
+                    old,
+                )
+            )
+        )
+        self.env.cr.execute(
             SQL(
                 """
-                UPDATE loyalty_history
-                   SET card_id = %(final)s,
-                       points_key = CASE WHEN points_key IS NOT NULL THEN 'card' || card_id || ':' || points_key END
-                 WHERE card_id = ANY(%(cards)s);
-                UPDATE loyalty_card
-                   SET points = points + (SELECT COALESCE(sum(points), 0) FROM loyalty_card WHERE id = ANY(%(cards)s)),
+                WITH pairs AS (
+                    SELECT * FROM unnest(%(old)s::int[], %(finals)s::int[]) AS p(old, final)
+                ), moved AS (
+                    UPDATE loyalty_history h
+                       SET card_id = p.final, points_key = 'card' || h.card_id || ':' || h.points_key
+                      FROM pairs p
+                     WHERE h.card_id = p.old AND h.points_key IS NOT NULL
+                 RETURNING p.old, p.final, h.issued - h.used AS delta
+                ), taken AS (
+                    UPDATE loyalty_card card SET points = card.points - t.delta, is_tier_card = FALSE, active = FALSE
+                      FROM (SELECT p.old, COALESCE(sum(m.delta), 0) AS delta
+                              FROM pairs p LEFT JOIN moved m ON m.old = p.old GROUP BY p.old) t
+                     WHERE card.id = t.old
+                 RETURNING card.id
+                )
+                UPDATE loyalty_card card
+                   SET points = card.points + t.delta,
                        write_date = %(now)s  -- the nightly expiry reads the cards written since it last looked
-                 WHERE id = %(final)s;
-                UPDATE loyalty_card SET points = 0, is_tier_card = FALSE, active = FALSE WHERE id = ANY(%(cards)s);
+                  FROM (SELECT final, sum(delta) AS delta FROM moved GROUP BY final) t
+                 WHERE card.id = t.final
                 """,
-                final=final.id,
-                cards=cards.ids,
+                old=old,
+                finals=finals,
                 now=self.env.cr.now(),
             )
         )
-        self.env["loyalty.card"].invalidate_model()
-        self.env["loyalty.history"].invalidate_model()
+        self._insert(self._transfer_entries(moves, remainders))
+
+    def _transfer_entries(self, moves, remainders):
+        today = fields.Date.context_today(self)
+        stamp = self.env.cr.now().isoformat()
+        entries = []
+        for card_id, points in remainders.items():
+            if float_round(points, precision_digits=2):
+                final = moves[card_id]
+                key = f"transfer:{card_id}:{final}:{stamp}"
+                description = self.env._("Points moved to another card of the customer")
+                entries += [
+                    Entry(card_id, description, key, "transfer", today, max(-points, 0.0), max(points, 0.0)),
+                    Entry(final, description, key, "transfer", today, max(points, 0.0), max(-points, 0.0)),
+                ]
+        return entries
 
     # ------------------------------------------------------------ adjustments
     @api.model
@@ -540,7 +812,8 @@ class CustomerLoyaltyLedger(models.AbstractModel):
             [
                 Entry(
                     card_id,
-                    reason,
+                    self.env._("Points adjustment"),
+                    note=reason,
                     key=key,
                     kind="adjust",
                     date=fields.Date.context_today(self),

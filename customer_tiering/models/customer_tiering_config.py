@@ -1,3 +1,5 @@
+from ast import literal_eval
+
 from odoo import api, fields, models
 from odoo.exceptions import ValidationError
 
@@ -104,7 +106,7 @@ class CustomerTieringConfig(models.Model):
     loyalty_program_id = fields.Many2one(
         "loyalty.program",
         string="Points Program",
-        domain="[('program_type', '=', 'loyalty'), ('company_id', 'in', [company_id, False])]",
+        domain="[('program_type', '=', 'loyalty'), ('company_id', '=', company_id)]",
         help="The loyalty program whose cards hold the points customers earn on invoices. Empty: no points.",
     )
     points_per_currency = fields.Float(
@@ -124,6 +126,19 @@ class CustomerTieringConfig(models.Model):
         required=True,
         default=24,
         help="Points expire this many months after the invoice that earned them, oldest first. 0: never.",
+    )
+    points_allow_negative = fields.Boolean(
+        string="Allow Negative Point Balances",
+        help="Off (the default): a credit note or cancellation takes back at most what is left of the points "
+        "its invoice earned, and a balance never goes below zero; what it could not take back is noted on the "
+        "entry. On: it takes back its whole share, even when the points were already spent, and the balance "
+        "may go negative.",
+    )
+    points_excluded_products_domain = fields.Char(
+        string="Also Exclude Products",
+        default="[]",
+        help="Invoice lines of these products earn no points (and their credit notes take none), besides the "
+        "gift cards, eWallet top-ups and delivery charges, which never do.",
     )
     points_start_date = fields.Date(
         string="Earn Points on Invoices From",
@@ -196,7 +211,34 @@ class CustomerTieringConfig(models.Model):
             vals = {**vals, "last_full_run": False}
         if vals.keys() & POINTS_SCOPE_FIELDS:
             vals = {**vals, "points_full_check": False}
-        return super().write(vals)
+        old_programs = {config: config.loyalty_program_id for config in self} if "loyalty_program_id" in vals else {}
+        res = super().write(vals)
+        for config, old_program in old_programs.items():
+            if old_program and config.loyalty_program_id and old_program != config.loyalty_program_id:
+                # The balances follow the program: a customer keeps the points earned.
+                ledger = self.env["customer.loyalty.ledger"].sudo().with_company(config.company_id)
+                ledger._change_program(old_program, config.loyalty_program_id)
+        return res
+
+    def _points_excluded_products(self):
+        """The products whose invoice lines earn no points: gift cards and
+        eWallet top-ups (the trigger products of such programs), delivery
+        charges, and those of the settings' own domain."""
+        self.ensure_one()
+        Product = self.env["product.product"].sudo().with_context(active_test=False)
+        products = (
+            self.env["loyalty.rule"]
+            .sudo()
+            .search([("program_id.program_type", "in", ("gift_card", "ewallet"))])
+            .product_ids
+        )
+        if "delivery.carrier" in self.env:
+            carriers = self.env["delivery.carrier"].sudo().with_context(active_test=False)
+            products |= carriers.search([]).product_id  # pylint: disable=no-search-all (a handful of carriers)
+        domain = literal_eval(self.points_excluded_products_domain or "[]")
+        if domain:
+            products |= Product.search(domain)
+        return products
 
     def _full_run_due(self, today):
         return not self.last_full_run or (today - self.last_full_run.date()).days >= self.full_run_days
@@ -243,6 +285,7 @@ class CustomerTieringConfig(models.Model):
         "points_per_currency",
         "points_rounding",
         "points_expiry_months",
+        "points_excluded_products_domain",
         "care_lead_days",
         "dormancy_overdue_share",
         "full_run_days",
@@ -273,6 +316,12 @@ class CustomerTieringConfig(models.Model):
                 raise ValidationError(self.env._("The points rounding must be greater than zero."))
             if config.points_expiry_months < 0:
                 raise ValidationError(self.env._("The points expiry cannot be negative; use 0 for never."))
+            try:
+                config._points_excluded_products()
+            except (ValueError, SyntaxError, TypeError) as error:
+                raise ValidationError(
+                    self.env._("The products excluded from points are not a valid domain: %s", error)
+                ) from error
             if config.care_lead_days < 0 or config.dormancy_overdue_share < 0:
                 raise ValidationError(self.env._("Care lead days and the dormancy share cannot be negative."))
 
@@ -312,6 +361,58 @@ class CustomerTieringConfig(models.Model):
                         "The %(field)s of the tiers must decrease strictly from the best tier to the last; "
                         "overlapping values are not allowed.",
                         field=tiers._fields[field]._description_string(self.env),
+                    )
+                )
+
+    @api.constrains("loyalty_program_id", "company_id")
+    def _check_loyalty_program(self):
+        """Points are the company's own: its program is a loyalty program of
+        that company alone, with no earning rule (points come from invoices)."""
+        for config in self.sudo():
+            program = config.loyalty_program_id
+            if not program:
+                continue
+            if program.program_type != "loyalty":
+                raise ValidationError(
+                    self.env._(
+                        "The points program must be a loyalty program; %(program)s is not one.", program=program.name
+                    )
+                )
+            other = self.sudo().search([("loyalty_program_id", "=", program.id), ("id", "!=", config.id)], limit=1)
+            if other:
+                raise ValidationError(
+                    self.env._(
+                        "%(program)s is already the points program of %(company)s: each company's customers earn "
+                        "points in a program of their own.",
+                        program=program.name,
+                        company=other.company_id.name,
+                    )
+                )
+            if not program.company_id:
+                raise ValidationError(
+                    self.env._(
+                        "%(program)s is shared between companies: the points program must belong to %(company)s "
+                        "alone.",
+                        program=program.name,
+                        company=config.company_id.name,
+                    )
+                )
+            if program.company_id != config.company_id:
+                raise ValidationError(
+                    self.env._(
+                        "%(program)s belongs to %(other)s: the points program must belong to %(company)s.",
+                        program=program.name,
+                        other=program.company_id.name,
+                        company=config.company_id.name,
+                    )
+                )
+            if program.rule_ids:
+                raise ValidationError(
+                    self.env._(
+                        "%(program)s has earning rules: points on the points program come from invoices, computed "
+                        "by Customer Tiering; a rule there would make every order earn twice. Remove its rules or "
+                        "choose another program.",
+                        program=program.name,
                     )
                 )
 

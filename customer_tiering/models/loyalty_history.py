@@ -1,5 +1,5 @@
-from odoo import fields, models
-from odoo.exceptions import UserError
+from odoo import api, fields, models
+from odoo.exceptions import AccessError, UserError
 
 POINTS_KINDS = [
     ("earn", "Invoice"),
@@ -7,7 +7,11 @@ POINTS_KINDS = [
     ("void", "Cancellation"),
     ("expire", "Expiry"),
     ("adjust", "Adjustment"),
+    ("return", "Credit Note without Invoice"),
+    ("transfer", "Card Transfer"),
 ]
+#: The ledger's columns: only the add-on's own code (SQL, or the superuser) sets them.
+LEDGER_FIELDS = ("points_key", "points_kind", "points_date", "points_lot_id", "points_note")
 
 
 class LoyaltyHistory(models.Model):
@@ -25,6 +29,19 @@ class LoyaltyHistory(models.Model):
     points_date = fields.Date(
         readonly=True,
         help="Date the points were earned, from which they expire; reversals carry the date of what they reverse.",
+    )
+    points_lot_id = fields.Many2one(
+        "loyalty.history",
+        string="Reverses Points Of",
+        readonly=True,
+        index="btree_not_null",
+        help="The entry that earned the points this credit note or cancellation takes back.",
+    )
+    points_note = fields.Text(
+        string="Internal Note",
+        readonly=True,
+        groups="customer_tiering.group_customer_tiering_user",
+        help="How the points were computed, or why they were adjusted: for staff, never shown to customers.",
     )
 
     def init(self):
@@ -45,7 +62,27 @@ class LoyaltyHistory(models.Model):
         )
         return super().init()
 
+    @api.model_create_multi
+    def create(self, vals_list):
+        if not self.env.su and any(vals.get(field) for vals in vals_list for field in LEDGER_FIELDS):
+            raise AccessError(
+                self.env._(
+                    "Points entries are written by Customer Tiering only: a loyalty history line cannot be created "
+                    "with a points key, kind, date, reversed entry or note, as a forged entry could make an invoice "
+                    "earn its points twice or never."
+                )
+            )
+        return super().create(vals_list)
+
     def write(self, vals):
+        if not self.env.su and vals.keys() & set(LEDGER_FIELDS):
+            raise AccessError(
+                self.env._(
+                    "The points key, kind, date, reversed entry and note of a loyalty history line are set by "
+                    "Customer Tiering only and cannot be changed: the points ledger relies on them to count each "
+                    "invoice once."
+                )
+            )
         self._check_points_ledger()
         return super().write(vals)
 

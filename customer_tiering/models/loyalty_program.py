@@ -1,7 +1,9 @@
 import json
 
 from odoo import Command, api, models
+from odoo.exceptions import ValidationError
 from odoo.tools import SQL
+from odoo.tools.sql import column_exists, table_exists
 from odoo.tools.translate import LazyTranslate
 
 from ..translations import translate_field
@@ -13,6 +15,17 @@ PROGRAM_NAME = _lt("Customer Rewards")
 POINT_NAME = _lt("Points")
 #: {company id: program id} of the programs an uninstall left, for a reinstall to take back.
 KEPT_PROGRAMS = "customer_tiering.kept_programs"
+#: Tables no model owns, so an uninstall keeps them: the ledger columns of
+#: loyalty_history (the uninstall drops them) and the ids of the tier cards.
+KEPT_LEDGER = "customer_tiering_kept_ledger"
+KEPT_TIER_CARDS = "customer_tiering_kept_tier_cards"
+#: The ledger's columns on loyalty_history, and what stands for one the database lacks.
+LEDGER_COLUMNS = {
+    "points_kind": SQL("NULL::varchar"),
+    "points_key": SQL("NULL::varchar"),
+    "points_date": SQL("NULL::date"),
+    "points_lot_id": SQL("NULL::integer"),
+}
 
 
 class LoyaltyProgram(models.Model):
@@ -24,31 +37,160 @@ class LoyaltyProgram(models.Model):
         self.env["ir.config_parameter"].sudo().set_param(KEPT_PROGRAMS, json.dumps(programs))
 
     @api.model
+    def _keep_tier_points(self):
+        """Copy what the uninstall drops and the points need: each ledger
+        entry's kind, key, date and lot, and which cards are tier cards,
+        into tables of their own. What is there from an earlier uninstall
+        stays, unless the database now says otherwise."""
+        self.env.flush_all()
+        cr = self.env.cr
+        columns = {
+            column: SQL.identifier(column) if column_exists(cr, "loyalty_history", column) else missing
+            for column, missing in LEDGER_COLUMNS.items()
+        }
+        cr.execute(
+            SQL(
+                """
+                CREATE TABLE IF NOT EXISTS %(kept)s (
+                    id integer PRIMARY KEY, card_id integer,
+                    points_kind varchar, points_key varchar, points_date date, points_lot_id integer);
+                INSERT INTO %(kept)s (id, card_id, points_kind, points_key, points_date, points_lot_id)
+                SELECT * FROM (SELECT id, card_id, %(kind)s AS kind, %(key)s AS key, %(date)s AS date, %(lot)s AS lot
+                                 FROM loyalty_history) entry
+                 WHERE kind IS NOT NULL OR key IS NOT NULL OR date IS NOT NULL OR lot IS NOT NULL
+                    ON CONFLICT (id) DO UPDATE
+                   SET card_id = EXCLUDED.card_id,
+                       points_kind = COALESCE(EXCLUDED.points_kind, %(kept)s.points_kind),
+                       points_key = COALESCE(EXCLUDED.points_key, %(kept)s.points_key),
+                       points_date = COALESCE(EXCLUDED.points_date, %(kept)s.points_date),
+                       points_lot_id = COALESCE(EXCLUDED.points_lot_id, %(kept)s.points_lot_id)
+                """,
+                kept=SQL.identifier(KEPT_LEDGER),
+                kind=columns["points_kind"],
+                key=columns["points_key"],
+                date=columns["points_date"],
+                lot=columns["points_lot_id"],
+            )
+        )
+        if column_exists(cr, "loyalty_card", "is_tier_card"):
+            # A customer's tier card now replaces the one an earlier uninstall kept.
+            cr.execute(
+                SQL(
+                    """
+                    CREATE TABLE IF NOT EXISTS %(kept)s (id integer PRIMARY KEY);
+                    DELETE FROM %(kept)s kept
+                     USING loyalty_card card, loyalty_card tier
+                     WHERE card.id = kept.id AND tier.is_tier_card AND tier.id != card.id
+                       AND tier.program_id = card.program_id AND tier.partner_id = card.partner_id;
+                    INSERT INTO %(kept)s (id) SELECT id FROM loyalty_card WHERE is_tier_card ON CONFLICT DO NOTHING;
+                    """,
+                    kept=SQL.identifier(KEPT_TIER_CARDS),
+                )
+            )
+
+    @api.model
+    def _restore_tier_points(self):
+        """After a reinstall, give the ledger entries and tier cards that
+        still exist what the uninstall kept of them, and drop the copies."""
+        cr = self.env.cr
+        kept_ledger, kept_cards = table_exists(cr, KEPT_LEDGER), table_exists(cr, KEPT_TIER_CARDS)
+        if not (kept_ledger or kept_cards):
+            return
+        self.env["loyalty.history"].flush_model()
+        self.env["loyalty.card"].flush_model()
+        if kept_ledger:
+            # An entry moved to another card since keeps its key unique the
+            # way a merge does: prefixed with the card it came from.
+            cr.execute(
+                SQL(
+                    """
+                    UPDATE loyalty_history entry
+                       SET points_kind = kept.points_kind,
+                           points_key = CASE WHEN kept.card_id IS DISTINCT FROM entry.card_id
+                                             THEN 'card' || kept.card_id || ':' || kept.points_key
+                                             ELSE kept.points_key END,
+                           points_date = kept.points_date,
+                           points_lot_id = (SELECT lot.id FROM loyalty_history lot WHERE lot.id = kept.points_lot_id)
+                      FROM %(kept)s kept
+                     WHERE entry.id = kept.id
+                       AND entry.points_kind IS NULL AND entry.points_key IS NULL
+                       AND entry.points_date IS NULL AND entry.points_lot_id IS NULL;
+                    DROP TABLE %(kept)s;
+                    """,
+                    kept=SQL.identifier(KEPT_LEDGER),
+                )
+            )
+        if kept_cards:
+            cr.execute(
+                SQL(
+                    """
+                    UPDATE loyalty_card SET is_tier_card = true
+                     WHERE id IN (
+                           SELECT DISTINCT ON (card.program_id, card.partner_id) card.id
+                             FROM %(kept)s kept
+                             JOIN loyalty_card card ON card.id = kept.id
+                            WHERE card.partner_id IS NOT NULL
+                              AND NOT EXISTS (SELECT 1 FROM loyalty_card tier
+                                               WHERE tier.is_tier_card AND tier.program_id = card.program_id
+                                                 AND tier.partner_id = card.partner_id)
+                            ORDER BY card.program_id, card.partner_id, card.active DESC, card.points DESC, card.id);
+                    DROP TABLE %(kept)s;
+                    """,
+                    kept=SQL.identifier(KEPT_TIER_CARDS),
+                )
+            )
+        self.env["loyalty.history"].invalidate_model()
+        self.env["loyalty.card"].invalidate_model(["is_tier_card"])
+
+    @api.model
     def _tier_programs(self, companies):
         """A points program per company, in the order of ``companies``: the
-        one an uninstall left, with its cards and balances, or a new one."""
+        one an uninstall left, with its cards, balances and ledger, or a new one."""
         parameter = self.env["ir.config_parameter"].sudo()
         kept = json.loads(parameter.get_param(KEPT_PROGRAMS) or "{}")
         programs = {company: self.browse(kept.pop(str(company.id), None)).exists() for company in companies}
         parameter.set_param(KEPT_PROGRAMS, json.dumps(kept) if kept else False)
+        self._restore_tier_points()
         for program in programs.values():
             program._mark_tier_cards()
-        missing = [company for company, program in programs.items() if not program]
+        # A kept program changed while the add-on was away (given a rule, or
+        # another type or company) can no longer hold tier points: a new one
+        # takes its cards' balances over.
+        unfit = {company: program for company, program in programs.items() if program and not program._fits(company)}
+        missing = [company for company, program in programs.items() if not program or company in unfit]
         programs.update(zip(missing, self._create_tier_programs(missing), strict=True))
+        for company, old_program in unfit.items():
+            self.env["customer.loyalty.ledger"].with_company(company)._change_program(old_program, programs[company])
         return self.union(*(programs[company] for company in companies))
 
+    def _fits(self, company):
+        """Whether the program can hold ``company``'s tier points: a loyalty
+        program of that company alone, without earning rules."""
+        self.ensure_one()
+        return self.program_type == "loyalty" and self.company_id == company and not self.rule_ids
+
     def _mark_tier_cards(self):
-        """After a reinstall, each customer's oldest card of the program is its tier card again."""
+        """For a program that has no tier card after a reinstall (an earlier
+        version's uninstall kept none): each customer's active card with the
+        most entries, then the highest balance, is its tier card."""
         if self:
             self.env["loyalty.card"].flush_model()
+            self.env["loyalty.history"].flush_model()
             self.env.cr.execute(
                 SQL(
                     """
                     UPDATE loyalty_card SET is_tier_card = true
-                     WHERE id IN (SELECT min(id) FROM loyalty_card
-                                   WHERE program_id = %s AND partner_id IS NOT NULL GROUP BY partner_id)
+                     WHERE id IN (
+                           SELECT DISTINCT ON (card.partner_id) card.id
+                             FROM loyalty_card card
+                             LEFT JOIN (SELECT card_id, count(*) AS entries FROM loyalty_history
+                                         WHERE card_id IN (SELECT id FROM loyalty_card WHERE program_id = %(program)s)
+                                         GROUP BY card_id) ledger ON ledger.card_id = card.id
+                            WHERE card.program_id = %(program)s AND card.partner_id IS NOT NULL AND card.active
+                            ORDER BY card.partner_id, COALESCE(ledger.entries, 0) DESC, card.points DESC, card.id)
+                       AND NOT EXISTS (SELECT 1 FROM loyalty_card WHERE program_id = %(program)s AND is_tier_card)
                     """,
-                    self.id,
+                    program=self.id,
                 )
             )
             self.env["loyalty.card"].invalidate_model(["is_tier_card"])
@@ -90,3 +232,19 @@ class LoyaltyProgram(models.Model):
         for field, text in (("name", PROGRAM_NAME), ("portal_point_name", POINT_NAME)):
             translate_field(self.env, programs, field, [text] * len(programs))
         return programs
+
+    @api.constrains("program_type", "company_id")
+    def _check_tier_program_type_and_company(self):
+        """A company's tiering points program stays a loyalty program of that company."""
+        configs = self.env["customer.tiering.config"].sudo().search([("loyalty_program_id", "in", self.ids)])
+        for config in configs:
+            program = config.loyalty_program_id
+            if program.program_type != "loyalty" or program.company_id != config.company_id:
+                raise ValidationError(
+                    self.env._(
+                        "%(program)s is the points program of %(company)s: its type and company cannot change. "
+                        "Choose another points program in the tiering settings first.",
+                        program=program.name,
+                        company=config.company_id.name,
+                    )
+                )

@@ -9,6 +9,38 @@ class SaleOrder(models.Model):
         self.env.cr.execute("CREATE INDEX IF NOT EXISTS sale_order_write_date_idx ON sale_order (write_date)")
         return super().init()
 
+    def _compute_loyalty_data(self):
+        """sale_loyalty's, counting only the order's own entries: the points
+        ledger keeps invoice ids in the same ``order_id`` column, with
+        ``order_model`` 'account.move', and an order must not show the points
+        of the invoice that happens to share its id."""
+        self.loyalty_data = {}
+        confirmed_so = self.filtered(lambda order: order.state == "sale" and bool(order.id))
+        if not confirmed_so:
+            return
+        loyalty_history_data = (
+            self.env["loyalty.history"]
+            .sudo()
+            ._read_group(
+                domain=[("order_model", "=", self._name), ("order_id", "in", confirmed_so.ids)],
+                groupby=["order_id"],
+                aggregates=["issued:sum", "used:sum"],
+            )
+        )
+        loyalty_history_data_per_order = {
+            order_id: {"total_issued": issued, "total_cost": cost} for order_id, issued, cost in loyalty_history_data
+        }
+        for order in confirmed_so:
+            if order.id not in loyalty_history_data_per_order:
+                continue
+            coupons = order.coupon_point_ids.coupon_id
+            coupon_point_name = (len(coupons) == 1 and coupons.point_name) or self.env._("Points")
+            order.loyalty_data = {
+                "point_name": coupon_point_name,
+                "issued": loyalty_history_data_per_order[order.id]["total_issued"],
+                "cost": loyalty_history_data_per_order[order.id]["total_cost"],
+            }
+
     def _update_programs_and_rewards(self):
         """Offer the customer's tier points, earned on invoices, like an eWallet:
         the card is applied to the order so its rewards can be claimed."""

@@ -417,7 +417,9 @@ class TestLoyaltyPoints(TieringInvoiceCommon):
         wizard.action_apply()  # a retried click counts once
         self.assertEqual(self.card().points, 150.0)
         entry = self.card().history_ids.filtered(lambda h: h.points_kind == "adjust")
-        self.assertRecordValues(entry, [{"used": 50.0, "description": "Damaged parcel"}])
+        self.assertRecordValues(
+            entry, [{"used": 50.0, "description": "Points adjustment", "points_note": "Damaged parcel"}]
+        )
         self.assertIn("Damaged parcel", self.customer.message_ids[0].body)
         too_much = self.env["customer.points.adjustment"].create(
             {"partner_id": self.customer.id, "points": -151.0, "reason": "Too much"}

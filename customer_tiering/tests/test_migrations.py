@@ -86,3 +86,38 @@ class TestMigrations(TransactionCase):
         self.assertFalse(self.env.cr.fetchall())
         self.assertEqual(entity.with_company(company).tiering_review_date, date(2026, 12, 3))
         self.assertEqual(contact.with_company(other).tiering_review_date, date(2027, 1, 5))
+
+    def test_1_5_links_reversals_to_what_they_take_back(self):
+        company = self.env.ref("base.main_company")
+        program = self.env["customer.tiering.config"]._for_companies(company).loyalty_program_id
+        partner = self.env["res.partner"].create({"name": "Legacy Buyer", "is_company": True})
+        card = self.env["customer.loyalty.ledger"]._tier_cards(program, partner.ids)[partner.id]
+        Move = self.env["account.move"]
+        invoice = Move.create({"move_type": "out_invoice", "partner_id": partner.id})
+        refund = Move.create({"move_type": "out_refund", "partner_id": partner.id, "reversed_entry_id": invoice.id})
+        loose = Move.create({"move_type": "out_refund", "partner_id": partner.id})
+        rows = [
+            (invoice.id, "earn", f"post:{invoice.id}:0", 100, 0),
+            (refund.id, "refund", f"post:{refund.id}:0", 0, 30),
+            (refund.id, "void", f"void:{refund.id}:0", 30, 0),
+            (invoice.id, "void", f"void:{invoice.id}:0", 0, 100),
+            (loose.id, "refund", f"post:{loose.id}:0", 0, 5),
+        ]
+        ids = []
+        for move_id, kind, key, issued, used in rows:
+            self.env.cr.execute(
+                """INSERT INTO loyalty_history (card_id, description, issued, used, order_model, order_id,
+                                                points_kind, points_key, points_date)
+                   VALUES (%s, 'legacy', %s, %s, 'account.move', %s, %s, %s, '2026-01-01') RETURNING id""",
+                [card, issued, used, move_id, kind, key],
+            )
+            ids.append(self.env.cr.fetchone()[0])
+        _migration("18.0.1.5.0", "post-migrate")(self.env.cr, "18.0.1.4.1")
+        self.env.cr.execute(
+            "SELECT points_kind, points_lot_id FROM loyalty_history WHERE id = ANY(%s) ORDER BY id", [ids]
+        )
+        earn = ids[0]
+        self.assertEqual(
+            self.env.cr.fetchall(),
+            [("earn", None), ("refund", earn), ("void", earn), ("void", earn), ("return", None)],
+        )

@@ -79,6 +79,14 @@ MATRIX = [
     ("loyalty.history", "search_read", lambda t: [[("id", "=", t.entry.id)], ["issued"]], (DENIED, OK, OK)),
     ("loyalty.history", "write", lambda t: [[t.entry.id], {"issued": 1e6}], (DENIED, REFUSED, REFUSED)),
     ("loyalty.history", "unlink", lambda t: [[t.entry.id]], (DENIED, REFUSED, REFUSED)),
+    # Only the add-on sets the ledger columns: a forged key would count an invoice twice or never.
+    (
+        "loyalty.history",
+        "create",
+        lambda t: [{"card_id": t.entry.card_id.id, "description": "Forged", "points_key": "void:1:0"}],
+        (DENIED, DENIED, DENIED),
+    ),
+    ("loyalty.history", "write", lambda t: [[t.entry.id], {"points_date": "2020-01-01"}], (DENIED, DENIED, DENIED)),
     # Reports.
     ("customer.tiering.analysis", "read_group", lambda t: [[], ["revenue_window:sum"], ["tier_id"]], (DENIED, OK, OK)),
     ("customer.cohort.analysis", "search_read", lambda t: [[], ["cohort", "retention_rate"]], (DENIED, OK, OK)),
