@@ -91,8 +91,7 @@ class CustomerLoyaltyLedger(models.AbstractModel):
         reverses what that invoice earned; the invoices a credit note
         reverses are counted first if they should have been and were not.
         """
-        companies = self.env["res.company"].browse(list(set(moves.company_id.ids)))
-        configs = self._configs(companies)
+        configs = self._configs(moves.company_id)
         documents = self._read_documents(moves.ids, configs)
         for move_type in DOCUMENT_TYPES:
             self._award([doc for doc in documents if doc.move_type == move_type], configs)

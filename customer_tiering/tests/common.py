@@ -47,6 +47,30 @@ class TieringInvoiceCommon(AccountTestInvoicingCommon):
         return move
 
     @classmethod
+    def credit_note(cls, invoice, amount):
+        """A posted partial credit note of ``amount`` untaxed, reversing ``invoice``."""
+        refund = cls.env["account.move"].create(
+            {
+                "move_type": "out_refund",
+                "partner_id": invoice.partner_id.id,
+                "invoice_date": invoice.invoice_date,
+                "reversed_entry_id": invoice.id,
+                "invoice_line_ids": [
+                    Command.create(
+                        {
+                            "name": "Return",
+                            "quantity": 1,
+                            "price_unit": amount,
+                            "tax_ids": [Command.set(cls.company_data["default_tax_sale"].ids)],
+                        }
+                    )
+                ],
+            }
+        )
+        refund.action_post()
+        return refund
+
+    @classmethod
     def classified_customers(cls, sales):
         """Companies that bought ``sales`` ({name: [(amount, date)]}), after
         one run of the nightly job: {name: partner}."""

@@ -43,29 +43,6 @@ class TestLoyaltyPoints(TieringInvoiceCommon):
             [("order_model", "=", "account.move"), ("order_id", "=", move.id)], order="id"
         )
 
-    def credit_note(self, invoice, amount):
-        """A posted partial credit note of ``amount`` untaxed, reversing ``invoice``."""
-        refund = self.env["account.move"].create(
-            {
-                "move_type": "out_refund",
-                "partner_id": invoice.partner_id.id,
-                "invoice_date": invoice.invoice_date,
-                "reversed_entry_id": invoice.id,
-                "invoice_line_ids": [
-                    Command.create(
-                        {
-                            "name": "Return",
-                            "quantity": 1,
-                            "price_unit": amount,
-                            "tax_ids": [Command.set(self.company_data["default_tax_sale"].ids)],
-                        }
-                    )
-                ],
-            }
-        )
-        refund.action_post()
-        return refund
-
     # ------------------------------------------------------------ earning
     def test_default_program(self):
         self.assertEqual(self.program.program_type, "loyalty")

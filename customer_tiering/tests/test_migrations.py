@@ -121,3 +121,5 @@ class TestMigrations(TransactionCase):
             self.env.cr.fetchall(),
             [("earn", None), ("refund", earn), ("void", earn), ("void", earn), ("return", None)],
         )
+        self.env.cr.execute("SELECT description, points_note FROM loyalty_history WHERE id = %s", [earn])
+        self.assertEqual(self.env.cr.fetchone(), (f"Invoice {invoice.name}", "legacy"), "no tier code on the portal")

@@ -2,7 +2,6 @@ import json
 from datetime import date
 from unittest.mock import patch
 
-from odoo import Command
 from odoo.tests import TransactionCase, tagged
 from odoo.tools import SQL
 from odoo.tools.sql import table_exists
@@ -124,28 +123,6 @@ class TestReinstallKeepsPoints(TieringInvoiceCommon):
                 self.program.id,
             )
         )
-
-    def credit_note(self, invoice, amount):
-        refund = self.env["account.move"].create(
-            {
-                "move_type": "out_refund",
-                "partner_id": invoice.partner_id.id,
-                "invoice_date": invoice.invoice_date,
-                "reversed_entry_id": invoice.id,
-                "invoice_line_ids": [
-                    Command.create(
-                        {
-                            "name": "Return",
-                            "quantity": 1,
-                            "price_unit": amount,
-                            "tax_ids": [Command.set(self.company_data["default_tax_sale"].ids)],
-                        }
-                    )
-                ],
-            }
-        )
-        refund.action_post()
-        return refund
 
     def test_reinstall_restores_the_ledger(self):
         invoice = self.post_invoice(self.customer, 1000.0, "2026-03-01")

@@ -4,7 +4,9 @@ def migrate(cr, version):
     note to the last earning of its invoice before it, and that credit
     note's cancellation to the same earning. A credit note that reversed no
     counted invoice took from the balance: it becomes a *Credit Note
-    without Invoice*."""
+    without Invoice*. Customers read the descriptions on the portal: the
+    computation (with the tier) and an adjustment's reason move to the
+    entry's internal note."""
     cr.execute(
         """
         UPDATE loyalty_history r
@@ -25,5 +27,17 @@ def migrate(cr, version):
            AND p.order_model = 'account.move' AND p.order_id = v.order_id AND p.card_id = v.card_id
            AND p.points_kind IN ('earn', 'refund')
            AND substring(p.points_key FROM 'post:(.*)$') = substring(v.points_key FROM 'void:(.*)$');
+        """
+    )
+    cr.execute(
+        """
+        UPDATE loyalty_history h
+           SET points_note = h.description, description = 'Invoice ' || m.name
+          FROM account_move m
+         WHERE h.points_kind = 'earn' AND h.points_note IS NULL AND h.order_model = 'account.move'
+           AND m.id = h.order_id;
+
+        UPDATE loyalty_history SET points_note = description, description = 'Points adjustment'
+         WHERE points_kind = 'adjust' AND points_note IS NULL;
         """
     )
