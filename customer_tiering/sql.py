@@ -79,12 +79,17 @@ def points_eligible(move, start):
     """Whether the customer document ``move`` (an alias) counts for points
     from the start date ``start`` (an SQL expression): an invoice, or a
     credit note without an origin, by its own date; a credit note of an
-    invoice by that invoice's date, since it can only take back what the
+    invoice when that invoice counts, by its date, or counted already (an
+    earlier install, an earlier start date): it can only take back what the
     invoice earned."""
     return SQL(
         """(CASE WHEN %(move)s.move_type = 'out_refund' AND %(move)s.reversed_entry_id IS NOT NULL
                  THEN (SELECT origin.invoice_date FROM account_move origin
                         WHERE origin.id = %(move)s.reversed_entry_id) >= %(start)s
+                      OR EXISTS (SELECT 1 FROM loyalty_history counted
+                                  WHERE counted.order_model = 'account.move'
+                                    AND counted.order_id = %(move)s.reversed_entry_id
+                                    AND counted.points_key IS NOT NULL)
                  ELSE %(move)s.invoice_date >= %(start)s END)""",
         move=SQL.identifier(move),
         start=start,

@@ -8,7 +8,7 @@ from odoo import api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import SQL, float_round, split_every
 
-from ..engine.points import CardLots, Lot
+from ..engine.points import CardLots
 from ..sql import CUSTOMER_DOCUMENT_TYPES, company_value, points_eligible
 
 DOCUMENT_TYPES = CUSTOMER_DOCUMENT_TYPES
@@ -104,24 +104,64 @@ class CustomerLoyaltyLedger(models.AbstractModel):
         if not pending:
             return
         cards = self._cards(pending, configs)
+        reposted = [doc for doc in pending if doc.move_type == "out_invoice" and states[doc.id].cycle]
         lots = self._card_lots(
             {states[doc.origin_id].card_id for doc in pending if doc.origin_id and states[doc.origin_id].is_open}
             | {cards[doc.company_id, doc.partner_id] for doc in pending if doc.move_type == "out_refund"}
+            | {states[doc.id].card_id for doc in reposted}
         )
+        outstanding = self._outstanding_credit_notes([doc.id for doc in reposted])
         entries = []
         for doc in pending:
             config = configs[doc.company_id]
             card_id = cards[doc.company_id, doc.partner_id]
+            state = states[doc.id]
             if doc.move_type == "out_invoice":
                 entry = self._earn_entry(doc, config, card_id)
+                if state.cycle:
+                    self._less_what_is_held(entry, lots[state.card_id].held_by(doc.id) + outstanding[doc.id])
             elif doc.origin_id:
                 entry = self._refund_entry(doc, config, states[doc.origin_id], lots)
             else:
                 entry = self._return_entry(doc, config, card_id, lots[card_id])
-            if entry and (entry.issued or entry.used or entry.kind == "refund"):
-                entry.key = f"post:{doc.id}:{states[doc.id].cycle}"
+            # A credit note or a re-posting that takes or earns nothing is still counted.
+            if entry and (entry.issued or entry.used or entry.kind == "refund" or state.cycle):
+                entry.key = f"post:{doc.id}:{state.cycle}"
                 entries.append(entry)
         self._insert(entries)
+
+    def _outstanding_credit_notes(self, invoice_ids):
+        """{invoice id: the points its posted credit notes took back}, for
+        invoices posted again: they earn again less what is still reversed."""
+        outstanding = defaultdict(float)
+        if not invoice_ids:
+            return outstanding
+        credit_notes = dict(
+            self.env.execute_query(
+                SQL(
+                    "SELECT id, reversed_entry_id FROM account_move WHERE reversed_entry_id = ANY(%s) "
+                    "AND move_type = 'out_refund'",
+                    invoice_ids,
+                )
+            )
+        )
+        for move_id, state in self._document_states(list(credit_notes)).items():
+            if state.is_open and state.kind == "refund":
+                outstanding[credit_notes[move_id]] += state.used - state.issued
+        return outstanding
+
+    def _less_what_is_held(self, entry, held):
+        """An invoice posted again earns what it earns less what its earlier
+        postings still hold, or its credit notes still took back: a
+        correction never pays the same invoice twice, even when the points of
+        the first posting were spent before it was cancelled."""
+        if held > 0:
+            entry.issued = max(_round_down(entry.issued - held, 1e-6), 0.0)
+            entry.note = self.env._(
+                "%(note)s, less %(held)s still held or taken back from its earlier posting",
+                note=entry.note,
+                held=held,
+            )
 
     @api.model
     def _void_documents(self, moves):
@@ -141,15 +181,37 @@ class CustomerLoyaltyLedger(models.AbstractModel):
             )
         )
         lots = self._card_lots({state.card_id for state in states.values()})
+        reposted = self._reposted_earnings(states, lots)
         names = dict(zip(moves.ids, moves.mapped("name"), strict=True))
         self._insert(
             [
                 self._void_entry(
-                    move_id, names[move_id], state, lots[state.card_id], configs.get(card_companies[state.card_id])
+                    move_id,
+                    names[move_id],
+                    state,
+                    lots[state.card_id],
+                    configs.get(card_companies[state.card_id]),
+                    reposted.get(state.lot_id),
                 )
                 for move_id, state in sorted(states.items())
             ]
         )
+
+    def _reposted_earnings(self, states, lots):
+        """{earning: the open earning of the same invoice on the same card},
+        for the credit notes among ``states`` whose invoice was cancelled and
+        posted again since: what they took back returns to the new earning."""
+        closed = {}  # {earning: (card id, invoice id)}
+        for state in states.values():
+            card = lots[state.card_id]
+            if state.kind == "refund" and state.lot_id in card.lots and card.closed(state.lot_id):
+                closed[state.lot_id] = (state.card_id, card.lots[state.lot_id].order_id)
+        invoices = self._document_states([invoice_id for _card_id, invoice_id in closed.values()])
+        return {
+            lot_id: invoices[invoice_id].entry_id
+            for lot_id, (card_id, invoice_id) in closed.items()
+            if invoices[invoice_id].is_open and invoices[invoice_id].entry_id in lots[card_id].lots
+        }
 
     def _earn_entry(self, doc, config, card_id):
         return Entry(
@@ -210,10 +272,11 @@ class CustomerLoyaltyLedger(models.AbstractModel):
             order_id=doc.id,
         )
 
-    def _void_entry(self, move_id, name, state, card, config):
+    def _void_entry(self, move_id, name, state, card, config, reposted=None):
         """The entry closing a document's open cycle: an invoice gives back
-        what is left of its points, a credit note gives back what it took
-        (to its invoice, unless that invoice was cancelled since)."""
+        what is left of its points, a credit note gives back what it took to
+        its invoice's earning (the new one, if the invoice was cancelled and
+        posted again; none, if it is cancelled)."""
         allow_negative = bool(config and config.points_allow_negative)
         if state.kind == "earn":
             wanted = card.net(state.entry_id)
@@ -222,7 +285,7 @@ class CustomerLoyaltyLedger(models.AbstractModel):
             card.move(lot_id, moved, close=True)
         else:
             wanted = taken = 0.0
-            lot_id = state.lot_id
+            lot_id = reposted or state.lot_id
             gives_back = state.used - state.issued
             moved = gives_back if not lot_id or not card.closed(lot_id) else 0.0
             card.move(lot_id, moved)
@@ -282,13 +345,11 @@ class CustomerLoyaltyLedger(models.AbstractModel):
                   LEFT JOIN account_move origin ON origin.id = m.reversed_entry_id
                   CROSS JOIN LATERAL %(excluded_m)s x
                   CROSS JOIN LATERAL %(excluded_origin)s ox
-                 WHERE (m.id = ANY(%(ids)s) OR m.id IN (SELECT reversed_entry_id FROM account_move
-                                                         WHERE id = ANY(%(ids)s) AND move_type = 'out_refund'))
-                   AND m.state = 'posted' AND m.move_type IN %(types)s
+                 WHERE m.id = ANY(%(ids)s) AND m.state = 'posted' AND m.move_type IN %(types)s
                    AND %(eligible)s
                  ORDER BY m.id
                 """,
-                ids=move_ids,
+                ids=move_ids + self._origins(move_ids),
                 types=DOCUMENT_TYPES,
                 tier=company_value("entity", "tier_id", SQL("m.company_id"), "int"),
                 eligible=points_eligible("m", SQL("config.points_start_date")),
@@ -297,6 +358,17 @@ class CustomerLoyaltyLedger(models.AbstractModel):
             )
         )
         return [Document(*row) for row in rows]
+
+    def _origins(self, move_ids):
+        """The invoices the credit notes among ``move_ids`` reverse."""
+        rows = self.env.execute_query(
+            SQL(
+                "SELECT reversed_entry_id FROM account_move WHERE id = ANY(%s) AND move_type = 'out_refund' "
+                "AND reversed_entry_id IS NOT NULL",
+                move_ids,
+            )
+        )
+        return [origin_id for (origin_id,) in rows]
 
     def _excluded_amounts(self, move, excluded):
         """The untaxed amount of the lines of ``move`` (an alias) whose
@@ -359,24 +431,22 @@ class CustomerLoyaltyLedger(models.AbstractModel):
         balances = self.env.execute_query(
             SQL("SELECT id, points FROM loyalty_card WHERE id = ANY(%s) ORDER BY id FOR UPDATE", card_ids)
         )
-        cards = {card_id: CardLots(balance) for card_id, balance in balances}
         rows = self.env.execute_query(
             SQL(
                 """
-                SELECT h.card_id, h.id, COALESCE(h.points_date, h.create_date::date),
-                       h.issued - COALESCE(a.taken, 0), COALESCE(a.closed, false)
-                  FROM loyalty_history h
-                  LEFT JOIN LATERAL (SELECT sum(r.used - r.issued) AS taken,
-                                            bool_or(r.points_kind = 'void' AND r.order_id = h.order_id) AS closed
-                                       FROM loyalty_history r WHERE r.points_lot_id = h.id) a ON true
-                 WHERE h.card_id = ANY(%s) AND h.points_lot_id IS NULL AND h.issued > 0
+                SELECT card_id, id, COALESCE(points_date, create_date::date), issued, used, points_lot_id,
+                       points_kind, CASE WHEN order_model = 'account.move' THEN order_id END
+                  FROM loyalty_history
+                 WHERE card_id = ANY(%s)
+                 ORDER BY card_id, id
                 """,
                 card_ids,
             )
         )
-        for card_id, entry_id, date, net, closed in rows:
-            cards[card_id].lots[entry_id] = Lot(date, net, closed)
-        return cards
+        entries = defaultdict(list)
+        for card_id, *entry in rows:
+            entries[card_id].append(entry)
+        return {card_id: CardLots.replay(balance, entries[card_id]) for card_id, balance in balances}
 
     # ------------------------------------------------------------ cards
     @api.model
@@ -699,6 +769,26 @@ class CustomerLoyaltyLedger(models.AbstractModel):
             final.partner_id = dst_partner
 
     @api.model
+    def _carry_over_to(self, program):
+        """Carry the tier cards of the company's other programs (the one
+        before, or one set before the points were switched off) over to
+        ``program``."""
+        self.env["loyalty.card"].flush_model()
+        rows = self.env.execute_query(
+            SQL(
+                """
+                SELECT DISTINCT card.program_id
+                  FROM loyalty_card card JOIN loyalty_program program ON program.id = card.program_id
+                 WHERE card.is_tier_card AND program.company_id = %s AND program.id != %s
+                """,
+                program.company_id.id,
+                program.id,
+            )
+        )
+        for (old_program_id,) in rows:
+            self._change_program(self.env["loyalty.program"].browse(old_program_id), program)
+
+    @api.model
     def _change_program(self, old_program, new_program):
         """Carry every tier card of ``old_program`` over to the same
         customer's tier card of ``new_program`` (``_move_cards``)."""
@@ -709,82 +799,57 @@ class CustomerLoyaltyLedger(models.AbstractModel):
             self._move_cards({card.id: finals[card.partner_id.id] for card in chunk if card.partner_id})
 
     def _move_cards(self, moves):
-        """Move the ledger of each card of ``moves`` ({card id: final card id})
-        to its final card: the add-on's entries move (their keys prefixed with
-        the card they came from, so they stay unique, their dates and the
-        earnings they reverse kept), and so do their points. Entries of
-        Odoo's own (a sale order's spending) stay, since Odoo gives their
-        points back to that card when the order is cancelled: what they
-        moved crosses in a pair of *Transfer* entries. The emptied cards stop
-        being tier cards and are archived."""
+        """Move each card of ``moves`` ({card id: final card id}) into its
+        final card: every entry (the add-on's keys prefixed with the card
+        they came from, so they stay unique; dates and the earnings they
+        reverse kept) and the balance. Sale orders that spent or applied the
+        card now name the final card, so that cancelling one gives the points
+        back where they are. The emptied cards stop being tier cards and are
+        archived."""
         if not moves:
             return
         old = sorted(moves)
         finals = [moves[card_id] for card_id in old]
-        self.env["loyalty.history"].flush_model()
-        self.env["loyalty.card"].flush_model()
+        self.env.flush_all()
         self.env.cr.execute(
             SQL("SELECT id FROM loyalty_card WHERE id = ANY(%s) ORDER BY id FOR UPDATE", sorted({*old, *finals}))
         )
-        remainders = dict(
-            self.env.execute_query(
-                SQL(
-                    """
-                    SELECT card.id, card.points - COALESCE(sum(h.issued - h.used), 0)
-                      FROM loyalty_card card
-                      LEFT JOIN loyalty_history h ON h.card_id = card.id AND h.points_key IS NOT NULL
-                     WHERE card.id = ANY(%s)
-                     GROUP BY card.id
-                    """,
-                    old,
-                )
-            )
-        )
+        pairs = SQL("SELECT * FROM unnest(%s::int[], %s::int[]) AS p(old, final)", old, finals)
+        applied = self.env["sale.order"]._fields["applied_coupon_ids"]
         self.env.cr.execute(
             SQL(
                 """
-                WITH pairs AS (
-                    SELECT * FROM unnest(%(old)s::int[], %(finals)s::int[]) AS p(old, final)
-                ), moved AS (
-                    UPDATE loyalty_history h
-                       SET card_id = p.final, points_key = 'card' || h.card_id || ':' || h.points_key
-                      FROM pairs p
-                     WHERE h.card_id = p.old AND h.points_key IS NOT NULL
-                 RETURNING p.old, p.final, h.issued - h.used AS delta
-                ), taken AS (
-                    UPDATE loyalty_card card SET points = card.points - t.delta, is_tier_card = FALSE, active = FALSE
-                      FROM (SELECT p.old, COALESCE(sum(m.delta), 0) AS delta
-                              FROM pairs p LEFT JOIN moved m ON m.old = p.old GROUP BY p.old) t
-                     WHERE card.id = t.old
-                 RETURNING card.id
-                )
+                UPDATE loyalty_history h
+                   SET card_id = p.final,
+                       points_key = 'card' || h.card_id || ':' || h.points_key  -- NULL stays NULL
+                  FROM (%(pairs)s) p
+                 WHERE h.card_id = p.old;
                 UPDATE loyalty_card card
-                   SET points = card.points + t.delta,
+                   SET points = card.points + t.points,
                        write_date = %(now)s  -- the nightly expiry reads the cards written since it last looked
-                  FROM (SELECT final, sum(delta) AS delta FROM moved GROUP BY final) t
-                 WHERE card.id = t.final
+                  FROM (SELECT p.final, sum(old.points) AS points
+                          FROM (%(pairs)s) p JOIN loyalty_card old ON old.id = p.old GROUP BY p.final) t
+                 WHERE card.id = t.final;
+                UPDATE loyalty_card card SET points = 0, is_tier_card = FALSE, active = FALSE
+                  FROM (%(pairs)s) p WHERE card.id = p.old;
+                UPDATE sale_order_line l SET coupon_id = p.final FROM (%(pairs)s) p WHERE l.coupon_id = p.old;
+                UPDATE sale_order_coupon_points c SET coupon_id = p.final FROM (%(pairs)s) p
+                 WHERE c.coupon_id = p.old
+                   AND NOT EXISTS (SELECT 1 FROM sale_order_coupon_points o
+                                    WHERE o.order_id = c.order_id AND o.coupon_id = p.final);
+                INSERT INTO %(applied)s (%(order)s, %(card)s)
+                SELECT a.%(order)s, p.final FROM %(applied)s a JOIN (%(pairs)s) p ON a.%(card)s = p.old
+                    ON CONFLICT DO NOTHING;
+                DELETE FROM %(applied)s a USING (%(pairs)s) p WHERE a.%(card)s = p.old;
                 """,
-                old=old,
-                finals=finals,
+                pairs=pairs,
                 now=self.env.cr.now(),
+                applied=SQL.identifier(applied.relation),
+                order=SQL.identifier(applied.column1),
+                card=SQL.identifier(applied.column2),
             )
         )
-        self._insert(self._transfer_entries(moves, remainders))
-
-    def _transfer_entries(self, moves, remainders):
-        today = fields.Date.context_today(self)
-        stamp = self.env.cr.now().isoformat()
-        entries = []
-        for card_id, points in remainders.items():
-            if float_round(points, precision_digits=2):
-                final = moves[card_id]
-                key = f"transfer:{card_id}:{final}:{stamp}"
-                description = self.env._("Points moved to another card of the customer")
-                entries += [
-                    Entry(card_id, description, key, "transfer", today, max(-points, 0.0), max(points, 0.0)),
-                    Entry(final, description, key, "transfer", today, max(points, 0.0), max(-points, 0.0)),
-                ]
-        return entries
+        self.env.invalidate_all()
 
     # ------------------------------------------------------------ adjustments
     @api.model

@@ -211,13 +211,12 @@ class CustomerTieringConfig(models.Model):
             vals = {**vals, "last_full_run": False}
         if vals.keys() & POINTS_SCOPE_FIELDS:
             vals = {**vals, "points_full_check": False}
-        old_programs = {config: config.loyalty_program_id for config in self} if "loyalty_program_id" in vals else {}
         res = super().write(vals)
-        for config, old_program in old_programs.items():
-            if old_program and config.loyalty_program_id and old_program != config.loyalty_program_id:
-                # The balances follow the program: a customer keeps the points earned.
+        if vals.get("loyalty_program_id"):
+            # The balances follow the program: a customer keeps the points earned.
+            for config in self:
                 ledger = self.env["customer.loyalty.ledger"].sudo().with_company(config.company_id)
-                ledger._change_program(old_program, config.loyalty_program_id)
+                ledger._carry_over_to(config.loyalty_program_id)
         return res
 
     def _points_excluded_products(self):

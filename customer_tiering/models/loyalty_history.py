@@ -8,7 +8,6 @@ POINTS_KINDS = [
     ("expire", "Expiry"),
     ("adjust", "Adjustment"),
     ("return", "Credit Note without Invoice"),
-    ("transfer", "Card Transfer"),
 ]
 #: The ledger's columns: only the add-on's own code (SQL, or the superuser) sets them.
 LEDGER_FIELDS = ("points_key", "points_kind", "points_date", "points_lot_id", "points_note")

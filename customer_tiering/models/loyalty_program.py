@@ -25,6 +25,7 @@ LEDGER_COLUMNS = {
     "points_key": SQL("NULL::varchar"),
     "points_date": SQL("NULL::date"),
     "points_lot_id": SQL("NULL::integer"),
+    "points_note": SQL("NULL::text"),
 }
 
 
@@ -54,8 +55,10 @@ class LoyaltyProgram(models.Model):
                 CREATE TABLE IF NOT EXISTS %(kept)s (
                     id integer PRIMARY KEY, card_id integer,
                     points_kind varchar, points_key varchar, points_date date, points_lot_id integer);
-                INSERT INTO %(kept)s (id, card_id, points_kind, points_key, points_date, points_lot_id)
-                SELECT * FROM (SELECT id, card_id, %(kind)s AS kind, %(key)s AS key, %(date)s AS date, %(lot)s AS lot
+                ALTER TABLE %(kept)s ADD COLUMN IF NOT EXISTS points_note text;
+                INSERT INTO %(kept)s (id, card_id, points_kind, points_key, points_date, points_lot_id, points_note)
+                SELECT * FROM (SELECT id, card_id, %(kind)s AS kind, %(key)s AS key, %(date)s AS date, %(lot)s AS lot,
+                                      %(note)s AS note
                                  FROM loyalty_history) entry
                  WHERE kind IS NOT NULL OR key IS NOT NULL OR date IS NOT NULL OR lot IS NOT NULL
                     ON CONFLICT (id) DO UPDATE
@@ -63,13 +66,15 @@ class LoyaltyProgram(models.Model):
                        points_kind = COALESCE(EXCLUDED.points_kind, %(kept)s.points_kind),
                        points_key = COALESCE(EXCLUDED.points_key, %(kept)s.points_key),
                        points_date = COALESCE(EXCLUDED.points_date, %(kept)s.points_date),
-                       points_lot_id = COALESCE(EXCLUDED.points_lot_id, %(kept)s.points_lot_id)
+                       points_lot_id = COALESCE(EXCLUDED.points_lot_id, %(kept)s.points_lot_id),
+                       points_note = COALESCE(EXCLUDED.points_note, %(kept)s.points_note)
                 """,
                 kept=SQL.identifier(KEPT_LEDGER),
                 kind=columns["points_kind"],
                 key=columns["points_key"],
                 date=columns["points_date"],
                 lot=columns["points_lot_id"],
+                note=columns["points_note"],
             )
         )
         if column_exists(cr, "loyalty_card", "is_tier_card"):
@@ -110,6 +115,7 @@ class LoyaltyProgram(models.Model):
                                              THEN 'card' || kept.card_id || ':' || kept.points_key
                                              ELSE kept.points_key END,
                            points_date = kept.points_date,
+                           points_note = kept.points_note,
                            points_lot_id = (SELECT lot.id FROM loyalty_history lot WHERE lot.id = kept.points_lot_id)
                       FROM %(kept)s kept
                      WHERE entry.id = kept.id

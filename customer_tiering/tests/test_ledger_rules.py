@@ -258,3 +258,75 @@ class TestLedgerRules(TieringInvoiceCommon):
         self.assertEqual(self.balance(), 360.0, "returning the gift card takes no points")
         with self.assertRaises(ValidationError):
             self.config.points_excluded_products_domain = "[('id', '=' "
+
+    # ------------------------------------------------------------ corrections
+    def test_an_invoice_counted_after_a_spending_was_not_spent(self):
+        self.post_invoice(self.customer, 500.0, self.today)
+        self.env["customer.loyalty.ledger"]._adjust(self.customer, -200.0, "Gift", key="adjust:before")
+        backdated = self.post_invoice(self.customer, 100.0, self.today - timedelta(days=20))
+        self.reverse(backdated, self.today)
+        self.assertEqual(self.balance(), 300.0, "its credit note takes back its 100")
+
+    def test_reposting_an_invoice_with_a_posted_credit_note_pays_it_once(self):
+        invoice = self.post_invoice(self.customer, 1000.0, self.today)
+        refund = self.reverse(invoice, amount=300.0)
+        invoice.button_draft()
+        self.assertEqual(self.balance(), 0.0)
+        invoice.action_post()
+        self.assertEqual(self.balance(), 700.0, "the credit note still takes its 300")
+        refund.button_draft()
+        self.assertEqual(self.balance(), 1000.0, "and gives them back to the new posting")
+        self.assert_balance_is_its_entries()
+
+    def test_correcting_a_spent_invoice_does_not_give_its_points_again(self):
+        invoice = self.post_invoice(self.customer, 100.0, self.today)
+        self.env["customer.loyalty.ledger"]._adjust(self.customer, -100.0, "Spent", key="adjust:spent-all")
+        invoice.button_draft()
+        invoice.action_post()
+        self.assertEqual(self.balance(), 0.0)
+        invoice.button_draft()
+        invoice.invoice_line_ids.price_unit = 150.0
+        invoice.action_post()
+        self.assertEqual(self.balance(), 50.0, "a corrected amount earns the difference")
+
+    def test_a_later_start_date_does_not_spare_what_was_counted(self):
+        invoice = self.post_invoice(self.customer, 1000.0, self.today - timedelta(days=30))
+        self.config.points_start_date = self.today  # a reinstall sets it to its own day
+        self.reverse(invoice, self.today)
+        self.assertEqual(self.balance(), 0.0)
+
+    def test_points_spent_by_a_merged_customer_come_back_to_the_survivor(self):
+        duplicate = self.env["res.partner"].create({"name": "Ledger Account (duplicate)", "is_company": True})
+        self.post_invoice(self.customer, 2000.0, self.today)
+        self.post_invoice(duplicate, 500.0, self.today)
+        card = self.card(duplicate)
+        order = self.env["sale.order"].create(
+            {
+                "partner_id": duplicate.id,
+                "order_line": [
+                    Command.create({"product_id": self.product_a.id, "product_uom_qty": 1, "price_unit": 500.0})
+                ],
+            }
+        )
+        order._update_programs_and_rewards()
+        self.assertFalse(order._apply_program_reward(self.config.loyalty_program_id.reward_ids, card).get("error"))
+        order.action_confirm()
+        self.assertEqual(self.balance(duplicate), 400.0)
+        self.env["base.partner.merge.automatic.wizard"]._merge(
+            (self.customer | duplicate).ids, dst_partner=self.customer, extra_checks=False
+        )
+        self.assertEqual(self.balance(), 2400.0)
+        order._action_cancel()
+        self.assertEqual(self.balance(), 2500.0)
+        self.assert_balance_is_its_entries()
+
+    def test_points_switched_off_then_on_with_another_program_carry_over(self):
+        self.post_invoice(self.customer, 100.0, self.today)
+        self.config.loyalty_program_id = False
+        new_program = self.env["loyalty.program"].create(
+            {"name": "Members", "program_type": "loyalty", "company_id": self.company.id}
+        )
+        new_program.rule_ids.unlink()
+        self.config.loyalty_program_id = new_program
+        self.assertEqual(self.card().program_id, new_program)
+        self.assertEqual(self.balance(), 100.0)

@@ -91,7 +91,9 @@ class TestReinstallKeepsPoints(TieringInvoiceCommon):
         self.env.flush_all()
         self.env.cr.execute(
             """
-            UPDATE loyalty_history SET points_kind = NULL, points_key = NULL, points_date = NULL, points_lot_id = NULL;
+            UPDATE loyalty_history
+               SET points_kind = NULL, points_key = NULL, points_date = NULL, points_lot_id = NULL,
+                   points_note = NULL;
             UPDATE loyalty_card SET is_tier_card = false;
             """
         )
@@ -116,7 +118,7 @@ class TestReinstallKeepsPoints(TieringInvoiceCommon):
         return self.env.execute_query(
             SQL(
                 """
-                SELECT id, card_id, points_kind, points_key, points_date, points_lot_id
+                SELECT id, card_id, points_kind, points_key, points_date, points_lot_id, points_note
                   FROM loyalty_history WHERE card_id IN (SELECT id FROM loyalty_card WHERE program_id = %s)
                  ORDER BY id
                 """,
@@ -132,7 +134,7 @@ class TestReinstallKeepsPoints(TieringInvoiceCommon):
         self.post_invoice(self.customer, 600.0, "2026-03-03").button_cancel()
         ledger, card, points = self.ledger(), self.card(), self.card().points
         self.assertEqual(len(ledger), 7)
-        self.assertTrue(all(key and kind and day for _id, _card, kind, key, day, _lot in ledger))
+        self.assertTrue(all(key and kind and day for _id, _card, kind, key, day, _lot, _note in ledger))
         self.assertTrue(any(lot for *_entry, lot in ledger), "reversals name the entry they take back")
 
         self.uninstall()
