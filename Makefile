@@ -4,13 +4,16 @@ BENCH_CUSTOMERS ?= 100000
 BENCH_INVOICES ?= 1000000
 export BENCH_CUSTOMERS BENCH_INVOICES
 
-.PHONY: demo test bench lint setup screenshots
+.PHONY: demo test fuzz bench lint setup screenshots
 
 demo:  ## serve Odoo 18 with the add-on and a demo customer base on http://localhost:8069
 	@scripts/demo.sh
 
 test:  ## the whole suite against real Odoo and PostgreSQL, in a fresh database
 	@scripts/test.sh
+
+fuzz:  ## the points ledger's state machine, longer and with random seeds (LEDGER_FUZZ_EXAMPLES, LEDGER_FUZZ_STEPS)
+	@scripts/fuzz.sh
 
 bench:  ## bulk-generated data, full reclassification timed against a per-partner ORM baseline
 	@scripts/bench.sh

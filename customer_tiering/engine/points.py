@@ -40,7 +40,7 @@ class CardLots:
                 lot.net += issued - used
                 lot.left = max(lot.left + issued - used, 0.0)
                 lot.closed = lot.closed or (kind == "void" and order_id == lot.order_id)
-            elif issued > used:
+            elif issued > used or kind == "earn":  # an invoice posted again may earn nothing, yet be given back to
                 card.lots[entry_id] = Lot(date, order_id, issued - used, issued - used)
             elif used > issued:
                 card._consume(used - issued)

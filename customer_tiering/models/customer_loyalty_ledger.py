@@ -125,7 +125,7 @@ class CustomerLoyaltyLedger(models.AbstractModel):
             else:
                 entry = self._return_entry(doc, config, card_id, lots[card_id])
             # A credit note or a re-posting that takes or earns nothing is still counted.
-            if entry and (entry.issued or entry.used or entry.kind == "refund" or state.cycle):
+            if entry and (entry.issued or entry.used or entry.kind in ("refund", "return") or state.cycle):
                 entry.key = f"post:{doc.id}:{state.cycle}"
                 entries.append(entry)
         self._insert(entries)
@@ -210,7 +210,7 @@ class CustomerLoyaltyLedger(models.AbstractModel):
         return {
             lot_id: invoices[invoice_id].entry_id
             for lot_id, (card_id, invoice_id) in closed.items()
-            if invoices[invoice_id].is_open and invoices[invoice_id].entry_id in lots[card_id].lots
+            if invoices[invoice_id].is_open and invoices[invoice_id].card_id == card_id
         }
 
     def _earn_entry(self, doc, config, card_id):
@@ -349,7 +349,7 @@ class CustomerLoyaltyLedger(models.AbstractModel):
                    AND %(eligible)s
                  ORDER BY m.id
                 """,
-                ids=move_ids + self._origins(move_ids),
+                ids=move_ids + self._related_documents(move_ids),
                 types=DOCUMENT_TYPES,
                 tier=company_value("entity", "tier_id", SQL("m.company_id"), "int"),
                 eligible=points_eligible("m", SQL("config.points_start_date")),
@@ -359,16 +359,24 @@ class CustomerLoyaltyLedger(models.AbstractModel):
         )
         return [Document(*row) for row in rows]
 
-    def _origins(self, move_ids):
-        """The invoices the credit notes among ``move_ids`` reverse."""
+    def _related_documents(self, move_ids):
+        """The invoices the credit notes among ``move_ids`` reverse, and the
+        posted credit notes of the invoices among them: an invoice counted
+        late is counted first, and a credit note that waited for its
+        invoice (posted while the invoice was in draft) counts with it."""
         rows = self.env.execute_query(
             SQL(
-                "SELECT reversed_entry_id FROM account_move WHERE id = ANY(%s) AND move_type = 'out_refund' "
-                "AND reversed_entry_id IS NOT NULL",
-                move_ids,
+                """
+                SELECT reversed_entry_id FROM account_move
+                 WHERE id = ANY(%(ids)s) AND move_type = 'out_refund' AND reversed_entry_id IS NOT NULL
+                 UNION
+                SELECT id FROM account_move
+                 WHERE reversed_entry_id = ANY(%(ids)s) AND move_type = 'out_refund' AND state = 'posted'
+                """,
+                ids=move_ids,
             )
         )
-        return [origin_id for (origin_id,) in rows]
+        return [move_id for (move_id,) in rows]
 
     def _excluded_amounts(self, move, excluded):
         """The untaxed amount of the lines of ``move`` (an alias) whose
@@ -819,11 +827,21 @@ class CustomerLoyaltyLedger(models.AbstractModel):
         self.env.cr.execute(
             SQL(
                 """
+                WITH moving AS (
+                    SELECT h.id, p.final, h.card_id, h.points_key,
+                           row_number() OVER (PARTITION BY p.final, h.points_key ORDER BY h.id) AS nth
+                      FROM loyalty_history h JOIN (%(pairs)s) p ON h.card_id = p.old
+                )
                 UPDATE loyalty_history h
-                   SET card_id = p.final,
-                       points_key = 'card' || h.card_id || ':' || h.points_key  -- NULL stays NULL
-                  FROM (%(pairs)s) p
-                 WHERE h.card_id = p.old;
+                   SET card_id = m.final,
+                       -- a key the final card holds already is prefixed with the card it came from
+                       points_key = CASE WHEN m.nth > 1 OR EXISTS (SELECT 1 FROM loyalty_history f
+                                                                    WHERE f.card_id = m.final
+                                                                      AND f.points_key = m.points_key)
+                                         THEN 'card' || m.card_id || ':' || m.points_key
+                                         ELSE m.points_key END
+                  FROM moving m
+                 WHERE h.id = m.id;
                 UPDATE loyalty_card card
                    SET points = card.points + t.points,
                        write_date = %(now)s  -- the nightly expiry reads the cards written since it last looked
