@@ -4,9 +4,7 @@
 # LEDGER_FUZZ_EXAMPLES (default 200) examples of up to LEDGER_FUZZ_STEPS
 # (default 60) steps each. A failure is shrunk (LEDGER_FUZZ_SHRINK=0: not;
 # shrinking real flows can take minutes) and printed as the steps to replay,
-# with a @reproduce_failure blob. LEDGER_FUZZ_AVOID steers around known
-# disagreements to look for others (see test_ledger_properties.py).
-# Extra arguments go to pytest.
+# with a @reproduce_failure blob. Extra arguments go to pytest.
 source "$(dirname "$0")/common.sh"
 setup_all
 fresh_database fuzz

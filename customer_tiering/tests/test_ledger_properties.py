@@ -48,23 +48,9 @@ STEPS = int(os.environ.get("LEDGER_FUZZ_STEPS", "40"))
 RANDOM = os.environ.get("LEDGER_FUZZ_RANDOM") == "1"
 # Shrinking a failure of the real flows takes minutes: make fuzz does it, make test reports the failure as found.
 SHRINK = os.environ.get("LEDGER_FUZZ_SHRINK", "1" if RANDOM else "0") == "1"
-# Known disagreements the machine can steer around, to look for others (comma-separated):
-# "order-across-program-change": no sale order placed before a program change is cancelled after it;
-# "adjust-key-across-card-move": no adjustment made before a merge or program change is retried after it;
-# "return-taking-nothing": no credit note without origin is posted when it would take nothing;
-# "refund-of-uncounted-invoice": no credit note is posted while its invoice has no open earning cycle;
-# "repost-after-expiry": no invoice is posted again once dated before the expiry window.
-AVOID = set(filter(None, os.environ.get("LEDGER_FUZZ_AVOID", "").split(",")))
 EPSILON = 1e-6
 REWARD_POINTS = 100
 RATE = 3.0  # units of the foreign currency per unit of company currency: amounts that do not divide evenly
-
-
-def _feature(env_var, available):
-    """A rule that depends on work in progress runs when the add-on has it,
-    unless ``env_var`` is set to 0 (or forced with 1)."""
-    forced = os.environ.get(env_var)
-    return available if forced is None else forced == "1"
 
 
 class LedgerFlows:
@@ -162,12 +148,6 @@ class TestLedgerProperties(TieringInvoiceCommon, LedgerFlows):
             contact = cls.env["res.partner"].create({"name": f"Buyer at {name}", "parent_id": company.id})
             cls.companies[company.id] = tier.code if tier else None
             cls.contacts[contact.id] = company.id
-        cls.reinstall_rule = _feature(
-            "LEDGER_FUZZ_REINSTALL", hasattr(type(cls.env["loyalty.program"]), "_restore_tier_points")
-        )
-        cls.program_change_rule = _feature(
-            "LEDGER_FUZZ_PROGRAM_CHANGE", hasattr(type(cls.env["customer.loyalty.ledger"]), "_change_program")
-        )
 
     def test_state_machine(self):
         LedgerMachine.case = self
@@ -186,10 +166,6 @@ class TestLedgerProperties(TieringInvoiceCommon, LedgerFlows):
             ),
         )
         expected = set(LedgerMachine.rule_names())
-        if not self.reinstall_rule:
-            expected.discard("reinstall")
-        if not self.program_change_rule:
-            expected.discard("change_program")
         missed = expected - set(LedgerMachine.rules_run)
         _logger.info(
             "ledger machine: %s steps, %s", sum(LedgerMachine.rules_run.values()), dict(LedgerMachine.rules_run)
@@ -224,8 +200,7 @@ class LedgerMachine(RuleBasedStateMachine):
         self.contacts = dict(case.contacts)  # {contact id: entity id}
         self.moves = {}  # {move id: state} of the documents made
         self.orders = {}  # {order id: (entity, program id)} of confirmed orders spending points
-        self.adjust_keys = {}  # {key: self.card_moves when made} of the adjustments made
-        self.card_moves = 0  # merges and program changes so far: they move ledger entries to other cards
+        self.adjust_keys = []  # the keys of the adjustments made, to retry one
         self.expired_at = None
         self.model = None
 
@@ -351,35 +326,8 @@ class LedgerMachine(RuleBasedStateMachine):
             post=False,
         )
         self.record_document(move)
-        if not self.avoided_return(move):
-            move.action_post()
-            self.model_post(move)
-
-    def avoided_return(self, move):
-        """Whether to leave a document in draft, as posting it would meet a
-        known disagreement: a credit note without origin that would take
-        nothing ("return-taking-nothing"), one of an invoice without open
-        earning cycle ("refund-of-uncounted-invoice"), an invoice posted again
-        once its points expired ("repost-after-expiry")."""
-        if move.move_type != "out_refund":
-            doc = self.model.documents.get(move.id)
-            return bool(
-                "repost-after-expiry" in AVOID
-                and doc is not None
-                and doc.cycles
-                and self.model.expiry_months
-                and doc.date <= self.model.cutoff(self.today)
-            )
-        if move.reversed_entry_id:
-            origin = self.model.documents.get(move.reversed_entry_id.id)
-            if "refund-of-uncounted-invoice" not in AVOID or origin is None or origin.open:
-                return False
-            return bool(origin.cycles) or (origin.date is not None and origin.date >= self.model.start)
-        if "return-taking-nothing" not in AVOID:
-            return False
-        entity = move.commercial_partner_id.id
-        wanted = self.model.earn(exact(abs(move.amount_untaxed_signed)), self.tier_code(entity))
-        return wanted > 0 and self.model.balance(entity) <= 0
+        move.action_post()
+        self.model_post(move)
 
     @precondition(lambda self: self.moves_in("posted", "draft"))
     @rule(data=st.data())
@@ -415,9 +363,8 @@ class LedgerMachine(RuleBasedStateMachine):
         move = self.env["account.move"].browse(data.draw(st.sampled_from(self.moves_in("draft")), label="move"))
         if reprice is not None:
             move.invoice_line_ids[0].price_unit = reprice
-        if not self.avoided_return(move):
-            move.action_post()
-            self.model_post(move)
+        move.action_post()
+        self.model_post(move)
 
     @rule(data=st.data(), tier=st.sampled_from(["A", "B", "C", None]))
     def set_tier(self, data, tier):
@@ -443,12 +390,7 @@ class LedgerMachine(RuleBasedStateMachine):
         return sorted(e for e in self.entities if self.model.balance(e) >= REWARD_POINTS)
 
     def cancellable_orders(self):
-        program = self.config.loyalty_program_id.id
-        return sorted(
-            order_id
-            for order_id, (_entity, order_program) in self.orders.items()
-            if "order-across-program-change" not in AVOID or order_program == program
-        )
+        return sorted(self.orders)
 
     @precondition(lambda self: self.rich_entities() or self.cancellable_orders())
     @rule(data=st.data(), cancel=st.booleans(), contact=st.booleans())
@@ -480,16 +422,12 @@ class LedgerMachine(RuleBasedStateMachine):
     def adjust(self, data, points, again):
         self._ran("adjust")
         entity = data.draw(st.sampled_from(sorted(self.entities)), label="entity")
-        keys = [
-            key
-            for key, epoch in self.adjust_keys.items()
-            if "adjust-key-across-card-move" not in AVOID or epoch == self.card_moves
-        ]
+        keys = self.adjust_keys
         if again and keys:
             key = data.draw(st.sampled_from(keys), label="key")
         else:
             key = f"adjust:fuzz:{len(self.adjust_keys)}"
-            self.adjust_keys[key] = self.card_moves
+            self.adjust_keys.append(key)
         ledger = self.env["customer.loyalty.ledger"]
         try:
             self.model.adjust(entity, points, key, self.today)
@@ -503,9 +441,9 @@ class LedgerMachine(RuleBasedStateMachine):
     def housekeeping(self, what):
         """The catch-up, a reinstall or a program change: one rule, so that
         these argument-less steps do not crowd out the documents' flows."""
-        if what == "reinstall" and self.case.reinstall_rule:
+        if what == "reinstall":
             self.reinstall()
-        elif what == "change_program" and self.case.program_change_rule:
+        elif what == "change_program":
             self.change_program()
         else:
             self.catch_up()
@@ -526,7 +464,6 @@ class LedgerMachine(RuleBasedStateMachine):
             [src, dst], dst_partner=self.partner(dst), extra_checks=False
         )
         self.model.merge(src, dst)
-        self.card_moves += 1
         del self.entities[src]
         self.contacts = {c: (dst if e == src else e) for c, e in self.contacts.items()}
         # Odoo's merge keeps the destination's tier, or takes the source's: read it.
@@ -578,7 +515,6 @@ class LedgerMachine(RuleBasedStateMachine):
             }
         )
         self.config.loyalty_program_id = program
-        self.card_moves += 1
 
     # ------------------------------------------------------------ invariants
     @invariant()
