@@ -84,17 +84,32 @@ class CustomerLoyaltyLedger(models.AbstractModel):
 
     # ------------------------------------------------------------ documents
     @api.model
-    def _award_documents(self, moves):
+    def _award_documents(self, moves, config=None):
         """Earn (invoices) or reverse (credit notes) points for posted documents not counted yet.
 
         Invoices go first, so that a credit note counted with its invoice
         reverses what that invoice earned; the invoices a credit note
-        reverses are counted first if they should have been and were not.
+        reverses are counted first if they should have been and were not,
+        and the credit notes that waited for an invoice are counted with it.
+        The nightly catch-up gives its company's ``config``: it reads every
+        document not counted yet itself, so neither the documents' companies
+        nor their related documents are looked up.
         """
-        configs = self._configs(moves.company_id)
-        documents = self._read_documents(moves.ids, configs)
+        if config:
+            configs, move_ids = {config.company_id.id: config}, moves.ids
+        else:
+            configs = self._configs(self._companies_of(moves.ids))
+            move_ids = moves.ids + self._related_documents(moves.ids)
+        documents = self._read_documents(move_ids, configs)
         for move_type in DOCUMENT_TYPES:
             self._award([doc for doc in documents if doc.move_type == move_type], configs)
+
+    def _companies_of(self, move_ids):
+        """The companies of the documents, read alone: the ORM would read
+        every column of ten thousand documents to give their companies."""
+        self.env["account.move"].flush_model(["company_id"])
+        rows = self.env.execute_query(SQL("SELECT DISTINCT company_id FROM account_move WHERE id = ANY(%s)", move_ids))
+        return self.env["res.company"].browse([company_id for (company_id,) in rows])
 
     def _award(self, documents, configs):
         if not documents:
@@ -111,13 +126,14 @@ class CustomerLoyaltyLedger(models.AbstractModel):
             | {states[doc.id].card_id for doc in reposted}
         )
         outstanding = self._outstanding_credit_notes([doc.id for doc in reposted])
+        labels = self._earn_labels()
         entries = []
         for doc in pending:
             config = configs[doc.company_id]
             card_id = cards[doc.company_id, doc.partner_id]
             state = states[doc.id]
             if doc.move_type == "out_invoice":
-                entry = self._earn_entry(doc, config, card_id)
+                entry = self._earn_entry(doc, config, card_id, labels)
                 if state.cycle:
                     self._less_what_is_held(entry, lots[state.card_id].held_by(doc.id) + outstanding[doc.id])
             elif doc.origin_id:
@@ -170,7 +186,7 @@ class CustomerLoyaltyLedger(models.AbstractModel):
         states = {move_id: state for move_id, state in self._document_states(moves.ids).items() if state.is_open}
         if not states:
             return
-        configs = self._configs(moves.company_id)
+        configs = self._configs(self._companies_of(moves.ids))
         card_companies = dict(
             self.env.execute_query(
                 SQL(
@@ -213,22 +229,31 @@ class CustomerLoyaltyLedger(models.AbstractModel):
             if invoices[invoice_id].is_open and invoices[invoice_id].card_id == card_id
         }
 
-    def _earn_entry(self, doc, config, card_id):
+    def _earn_entry(self, doc, config, card_id, labels=None):
+        description, note = labels or self._earn_labels()
         return Entry(
             card_id=card_id,
-            description=self.env._("Invoice %(document)s", document=doc.name),
-            note=self.env._(
-                "%(amount)s × %(rate)s × %(multiplier)s (tier %(tier)s)",
-                amount=doc.amount,
-                rate=config.points_per_currency,
-                multiplier=doc.multiplier,
-                tier=doc.tier_code or "-",
-            ),
+            description=description % {"document": doc.name},
+            note=note
+            % {
+                "amount": doc.amount,
+                "rate": config.points_per_currency,
+                "multiplier": doc.multiplier,
+                "tier": doc.tier_code or "-",
+            },
             key="",
             kind="earn",
             date=doc.invoice_date,
             issued=self._points_for(doc, config),
             order_id=doc.id,
+        )
+
+    def _earn_labels(self):
+        """An invoice's description and internal note, translated once for a
+        batch of thousands of invoices."""
+        return (
+            self.env._("Invoice %(document)s"),
+            self.env._("%(amount)s × %(rate)s × %(multiplier)s (tier %(tier)s)"),
         )
 
     def _points_for(self, doc, config):
@@ -349,7 +374,7 @@ class CustomerLoyaltyLedger(models.AbstractModel):
                    AND %(eligible)s
                  ORDER BY m.id
                 """,
-                ids=move_ids + self._related_documents(move_ids),
+                ids=move_ids,
                 types=DOCUMENT_TYPES,
                 tier=company_value("entity", "tier_id", SQL("m.company_id"), "int"),
                 eligible=points_eligible("m", SQL("config.points_start_date")),
@@ -634,13 +659,13 @@ class CustomerLoyaltyLedger(models.AbstractModel):
         # By customer: a chunk moves each card's balance once, and an invoice
         # and its credit notes mostly fall in the same chunk.
         for chunk in split_every(CHUNK, rows, list):
-            Lock._run_batch(lambda chunk=chunk: self._catch_up_chunk(Move, chunk))
+            Lock._run_batch(lambda chunk=chunk: self._catch_up_chunk(Move, chunk, config))
             Move.invalidate_model()  # keep memory flat over millions of documents
         config.sudo().write({"points_checked_since": since, **({"points_full_check": since} if full else {})})
 
-    def _catch_up_chunk(self, Move, rows):
+    def _catch_up_chunk(self, Move, rows, config):
         self._void_documents(Move.browse([move_id for move_id, posted in rows if not posted]))
-        self._award_documents(Move.browse([move_id for move_id, posted in rows if posted]))
+        self._award_documents(Move.browse([move_id for move_id, posted in rows if posted]), config)
 
     def _expire(self, config, today, written_since=None):
         """Expire, first earned first expired, what the balance holds beyond
@@ -813,7 +838,12 @@ class CustomerLoyaltyLedger(models.AbstractModel):
         reverse kept) and the balance. Sale orders that spent or applied the
         card now name the final card, so that cancelling one gives the points
         back where they are. The emptied cards stop being tier cards and are
-        archived."""
+        archived.
+
+        Written with SQL, as the ledger is: the order lines', order points'
+        and applied cards' references carry no tracking, automation or
+        stored computation in sale_loyalty, so the ORM would only add a
+        write per order."""
         if not moves:
             return
         old = sorted(moves)

@@ -232,8 +232,9 @@ class CustomerTieringConfig(models.Model):
             .product_ids
         )
         if "delivery.carrier" in self.env:
+            # A company has a handful of carriers.
             carriers = self.env["delivery.carrier"].sudo().with_context(active_test=False)
-            products |= carriers.search([]).product_id  # pylint: disable=no-search-all (a handful of carriers)
+            products |= carriers.search([]).product_id  # pylint: disable=no-search-all
         domain = literal_eval(self.points_excluded_products_domain or "[]")
         if domain:
             products |= Product.search(domain)

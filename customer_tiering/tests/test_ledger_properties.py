@@ -492,28 +492,7 @@ class LedgerMachine(RuleBasedStateMachine):
     def change_program(self):
         """A new program of the company, without rules: the balances follow."""
         self._ran("change_program")
-        program = self.env["loyalty.program"].create(
-            {
-                "name": f"Fuzz Rewards {len(self.rules_run)}",
-                "program_type": "loyalty",
-                "company_id": self.config.company_id.id,
-                "applies_on": "both",
-                "trigger": "auto",
-                "rule_ids": [],
-                "communication_plan_ids": [],
-                "reward_ids": [
-                    Command.create(
-                        {
-                            "reward_type": "discount",
-                            "discount": 10,
-                            "discount_mode": "percent",
-                            "discount_applicability": "order",
-                            "required_points": REWARD_POINTS,
-                        }
-                    )
-                ],
-            }
-        )
+        program = self.env["loyalty.program"]._create_tier_programs(self.config.company_id)
         self.config.loyalty_program_id = program
 
     # ------------------------------------------------------------ invariants
@@ -709,9 +688,7 @@ class TestLedgerRegressions(TieringInvoiceCommon, LedgerFlows):
         self.make_invoice(self.customer, 300.0, date.today())
         order = self.redeem(self.customer)
         self.assertEqual(self.balance(), 200.0)
-        self.config.loyalty_program_id = self.env["loyalty.program"].create(
-            {"name": "New Rewards", "program_type": "loyalty", "company_id": self.company.id, "rule_ids": []}
-        )
+        self.config.loyalty_program_id = self.env["loyalty.program"]._create_tier_programs(self.company)
         self.assertEqual(self.balance(), 200.0, "the balance follows the program")
         order._action_cancel()
         self.assertEqual(self.balance(), 300.0, "the order's 100 points come back to the customer's tier card")
@@ -723,9 +700,7 @@ class TestLedgerRegressions(TieringInvoiceCommon, LedgerFlows):
         adjustment retried after it counts a second time (100, not 50)."""
         ledger = self.env["customer.loyalty.ledger"]
         ledger._adjust(self.customer, 50.0, "Welcome", key="adjust:retried")
-        self.config.loyalty_program_id = self.env["loyalty.program"].create(
-            {"name": "New Rewards", "program_type": "loyalty", "company_id": self.company.id, "rule_ids": []}
-        )
+        self.config.loyalty_program_id = self.env["loyalty.program"]._create_tier_programs(self.company)
         ledger._adjust(self.customer, 50.0, "Welcome", key="adjust:retried")
         self.assertEqual(self.balance(), 50.0)
 

@@ -170,16 +170,7 @@ class TestLedgerRules(TieringInvoiceCommon):
     def test_program_change_carries_the_balances_over(self):
         invoice = self.post_invoice(self.customer, 300.0, self.today)
         old_card = self.card()
-        new_program = self.env["loyalty.program"].create(
-            {
-                "name": "Members",
-                "program_type": "loyalty",
-                "company_id": self.company.id,
-                "rule_ids": [],
-                "reward_ids": [Command.create({"reward_type": "discount", "required_points": 50})],
-            }
-        )
-        new_program.rule_ids.unlink()
+        new_program = self.env["loyalty.program"]._create_tier_programs(self.company)
         self.config.loyalty_program_id = new_program
         card = self.card()
         self.assertEqual(card.program_id, new_program)
@@ -323,10 +314,7 @@ class TestLedgerRules(TieringInvoiceCommon):
     def test_points_switched_off_then_on_with_another_program_carry_over(self):
         self.post_invoice(self.customer, 100.0, self.today)
         self.config.loyalty_program_id = False
-        new_program = self.env["loyalty.program"].create(
-            {"name": "Members", "program_type": "loyalty", "company_id": self.company.id}
-        )
-        new_program.rule_ids.unlink()
+        new_program = self.env["loyalty.program"]._create_tier_programs(self.company)
         self.config.loyalty_program_id = new_program
         self.assertEqual(self.card().program_id, new_program)
         self.assertEqual(self.balance(), 100.0)
