@@ -631,7 +631,7 @@ class LedgerCheck:
         for entity, card_id in tier_cards.items():
             valid = 0.0
             for row in self.by_card[card_id]:
-                is_lot = row[2] > 0 and not row[7] and row[4] in ("earn", "adjust", "void", "transfer")
+                is_lot = row[2] > 0 and not row[7] and row[4] in ("earn", "adjust", "void")
                 if is_lot and (row[6] or row[10]) > cutoff:
                     reversed_ = sum(r[3] - r[2] for r in rows.values() if r[7] == row[0])
                     valid += row[2] - reversed_
