@@ -122,8 +122,9 @@ class CustomerLoyaltyLedger(models.AbstractModel):
         reposted = [doc for doc in pending if doc.move_type == "out_invoice" and states[doc.id].cycle]
         lots = self._card_lots(
             {states[doc.origin_id].card_id for doc in pending if doc.origin_id and states[doc.origin_id].is_open}
-            | {cards[doc.company_id, doc.partner_id] for doc in pending if doc.move_type == "out_refund"}
-            | {states[doc.id].card_id for doc in reposted}
+            | {states[doc.id].card_id for doc in reposted},
+            # a credit note of no invoice needs only the balance
+            balances={cards[doc.company_id, doc.partner_id] for doc in pending if doc.move_type == "out_refund"},
         )
         outstanding = self._outstanding_credit_notes([doc.id for doc in reposted])
         labels = self._earn_labels()
@@ -452,19 +453,21 @@ class CustomerLoyaltyLedger(models.AbstractModel):
             states[move_id] = DocumentState(*state)
         return states
 
-    def _card_lots(self, card_ids):
-        """{card id: CardLots} of the cards, each locked until the transaction
-        ends: what a reversal may take is decided on the balance as it is,
-        and no other transaction moves it before the reversal is written."""
-        card_ids = sorted(card_id for card_id in card_ids if card_id)
+    def _card_lots(self, card_ids, balances=()):
+        """{card id: CardLots} of the cards, and of the cards of ``balances``
+        with their balance alone, each locked until the transaction ends:
+        what a reversal may take is decided on the balance as it is, and no
+        other transaction moves it before the reversal is written."""
+        replayed = {card_id for card_id in card_ids if card_id}
+        card_ids = sorted(replayed | {card_id for card_id in balances if card_id})
         if not card_ids:
             return {}
         self.env["loyalty.history"].flush_model()
         self.env["loyalty.card"].flush_model(["points"])
-        balances = self.env.execute_query(
+        points = self.env.execute_query(
             SQL("SELECT id, points FROM loyalty_card WHERE id = ANY(%s) ORDER BY id FOR UPDATE", card_ids)
         )
-        rows = self.env.execute_query(
+        rows = replayed and self.env.execute_query(
             SQL(
                 """
                 SELECT card_id, id, COALESCE(points_date, create_date::date), issued, used, points_lot_id,
@@ -473,13 +476,13 @@ class CustomerLoyaltyLedger(models.AbstractModel):
                  WHERE card_id = ANY(%s)
                  ORDER BY card_id, id
                 """,
-                card_ids,
+                sorted(replayed),
             )
         )
         entries = defaultdict(list)
         for card_id, *entry in rows:
             entries[card_id].append(entry)
-        return {card_id: CardLots.replay(balance, entries[card_id]) for card_id, balance in balances}
+        return {card_id: CardLots.replay(balance, entries[card_id]) for card_id, balance in points}
 
     # ------------------------------------------------------------ cards
     @api.model
