@@ -71,6 +71,18 @@ class TieringInvoiceCommon(AccountTestInvoicingCommon):
         return refund
 
     @classmethod
+    def quotation(cls, partner):
+        """A quotation of 500 for ``partner``, on which points can be spent."""
+        return cls.env["sale.order"].create(
+            {
+                "partner_id": partner.id,
+                "order_line": [
+                    Command.create({"product_id": cls.product_a.id, "product_uom_qty": 1, "price_unit": 500.0})
+                ],
+            }
+        )
+
+    @classmethod
     def classified_customers(cls, sales):
         """Companies that bought ``sales`` ({name: [(amount, date)]}), after
         one run of the nightly job: {name: partner}."""

@@ -91,14 +91,7 @@ class TestLedgerIntegrity(TieringInvoiceCommon):
         invoice shares must not show that invoice's points."""
         invoice = self.post_invoice(self.customer, 1000.0, "2026-03-01")
         card = self.card()
-        order = self.env["sale.order"].create(
-            {
-                "partner_id": self.customer.id,
-                "order_line": [
-                    Command.create({"product_id": self.product_a.id, "product_uom_qty": 1, "price_unit": 500.0})
-                ],
-            }
-        )
+        order = self.quotation(self.customer)
         order._update_programs_and_rewards()
         reward = self.program.reward_ids
         self.assertFalse(order._apply_program_reward(reward, card).get("error"))

@@ -114,14 +114,7 @@ class LedgerFlows:
     def redeem(self, partner, program=None):
         """Spend the card's points on the program's reward in a confirmed sale order."""
         program = program or self.config.loyalty_program_id
-        order = self.env["sale.order"].create(
-            {
-                "partner_id": partner.id,
-                "order_line": [
-                    Command.create({"product_id": self.product_a.id, "product_uom_qty": 1, "price_unit": 500.0})
-                ],
-            }
-        )
+        order = self.quotation(partner)
         order._update_programs_and_rewards()
         card = self.tier_card(partner, program)
         reward = program.reward_ids[:1]

@@ -291,14 +291,7 @@ class TestLedgerRules(TieringInvoiceCommon):
         self.post_invoice(self.customer, 2000.0, self.today)
         self.post_invoice(duplicate, 500.0, self.today)
         card = self.card(duplicate)
-        order = self.env["sale.order"].create(
-            {
-                "partner_id": duplicate.id,
-                "order_line": [
-                    Command.create({"product_id": self.product_a.id, "product_uom_qty": 1, "price_unit": 500.0})
-                ],
-            }
-        )
+        order = self.quotation(duplicate)
         order._update_programs_and_rewards()
         self.assertFalse(order._apply_program_reward(self.config.loyalty_program_id.reward_ids, card).get("error"))
         order.action_confirm()

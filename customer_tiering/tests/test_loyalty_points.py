@@ -4,7 +4,7 @@ from unittest.mock import patch
 from freezegun import freeze_time
 from psycopg2 import IntegrityError
 
-from odoo import Command, fields
+from odoo import fields
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tests import new_test_user, tagged
 from odoo.tools import mute_logger
@@ -233,14 +233,7 @@ class TestLoyaltyPoints(TieringInvoiceCommon):
     def test_sale_order_spends_points_on_reward(self):
         self.post_invoice(self.customer, 1000.0, "2026-03-01")
         card = self.card()
-        order = self.env["sale.order"].create(
-            {
-                "partner_id": self.customer.id,
-                "order_line": [
-                    Command.create({"product_id": self.product_a.id, "product_uom_qty": 1, "price_unit": 500.0})
-                ],
-            }
-        )
+        order = self.quotation(self.customer)
         order._update_programs_and_rewards()
         claimable = order._get_claimable_rewards()
         reward = self.program.reward_ids
@@ -254,14 +247,7 @@ class TestLoyaltyPoints(TieringInvoiceCommon):
 
     def test_changing_the_order_customer_drops_the_card(self):
         self.post_invoice(self.customer, 1000.0, "2026-03-01")
-        order = self.env["sale.order"].create(
-            {
-                "partner_id": self.customer.id,
-                "order_line": [
-                    Command.create({"product_id": self.product_a.id, "product_uom_qty": 1, "price_unit": 500.0})
-                ],
-            }
-        )
+        order = self.quotation(self.customer)
         order._update_programs_and_rewards()
         order._apply_program_reward(self.program.reward_ids, self.card())
         order.partner_id = self.env["res.partner"].create({"name": "Someone Else"})
