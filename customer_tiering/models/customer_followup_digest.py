@@ -19,8 +19,11 @@ class CustomerFollowupDigest(models.AbstractModel):
     def _cron_digest(self):
         today = fields.Date.context_today(self)
         configs = self.env["customer.tiering.config"]._for_companies(self.env["res.company"].search([]))  # pylint: disable=no-search-all
-        for config in configs.filtered(lambda c: c.digest_mode != "off"):
-            self.with_company(config.company_id)._send_digests(config, today)
+        self.env["customer.tiering.lock"]._run_companies(
+            "digest",
+            configs.filtered(lambda c: c.digest_mode != "off"),
+            lambda config: self.with_company(config.company_id)._send_digests(config, today),
+        )
 
     def _send_digests(self, config, today):
         sections = self._sections(config, today)

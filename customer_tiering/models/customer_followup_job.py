@@ -33,14 +33,13 @@ class CustomerFollowupJob(models.AbstractModel):
         today = fields.Date.context_today(self)
         configs = self.env["customer.tiering.config"]._for_companies(self.env["res.company"].search([]))  # pylint: disable=no-search-all
         policies = self.env["customer.service.policy"].search([])  # pylint: disable=no-search-all
-        for config in configs:
+
+        def run(config):
             company = config.company_id
-            with self.env["customer.tiering.lock"]._exclusive("followup", company) as acquired:
-                if acquired:
-                    self.with_company(company)._run_policies(
-                        policies.filtered(lambda p, c=company: p.company_id == c), today
-                    )
-                    self.env["customer.care.job"].with_company(company)._run_care(config, today)
+            self.with_company(company)._run_policies(policies.filtered(lambda p: p.company_id == company), today)
+            self.env["customer.care.job"].with_company(company)._run_care(config, today)
+
+        self.env["customer.tiering.lock"]._run_companies("followup", configs, run)
 
     def _run_policies(self, policies, today):
         """Create the due activities of ``policies``, of the current company;

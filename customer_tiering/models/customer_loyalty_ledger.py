@@ -611,14 +611,16 @@ class CustomerLoyaltyLedger(models.AbstractModel):
     @api.model
     def _cron_loyalty(self):
         today = fields.Date.context_today(self)
-        for config in self._configs(self.env["res.company"].search([])).values():  # pylint: disable=no-search-all
-            with self.env["customer.tiering.lock"]._exclusive("loyalty", config.company_id) as acquired:
-                if acquired:
-                    ledger = self.with_company(config.company_id)
-                    # Decided before the catch-up, which moves the last full check.
-                    written_since = not config._points_full_check_due(today) and config.points_cards_checked_since
-                    ledger._catch_up(config)
-                    ledger._expire(config, today, written_since)
+        configs = self._configs(self.env["res.company"].search([])).values()  # pylint: disable=no-search-all
+
+        def run(config):
+            ledger = self.with_company(config.company_id)
+            # Decided before the catch-up, which moves the last full check.
+            written_since = not config._points_full_check_due(today) and config.points_cards_checked_since
+            ledger._catch_up(config)
+            ledger._expire(config, today, written_since)
+
+        self.env["customer.tiering.lock"]._run_companies("loyalty", list(configs), run)
 
     def _catch_up(self, config):
         """Award posted documents that were missed, and void those no longer

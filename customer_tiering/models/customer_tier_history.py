@@ -4,6 +4,7 @@ REASONS = [
     ("computed", "Computed"),
     ("manual", "Manual"),
     ("lock_expired", "Lock expired"),
+    ("merge", "Merge"),
 ]
 
 

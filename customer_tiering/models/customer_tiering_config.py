@@ -18,7 +18,17 @@ RUN_STATE_FIELDS = {
     "points_full_check",
     "points_expired_until",
     "points_cards_checked_since",
+    "last_run_status",
+    "last_run_failed_job",
+    "last_run_error",
 }
+#: The nightly jobs, each run company by company (``customer.tiering.lock._run_companies``).
+JOBS = [
+    ("reclassify", "Reclassification"),
+    ("loyalty", "Points"),
+    ("followup", "Follow-ups and Care"),
+    ("digest", "Weekly Digest"),
+]
 #: Settings that change which documents earn points: the next points run checks them all.
 POINTS_SCOPE_FIELDS = {"loyalty_program_id", "points_start_date"}
 METHODS = [
@@ -199,6 +209,15 @@ class CustomerTieringConfig(models.Model):
         readonly=True,
         help="The last expiry read the cards written up to then: the next one reads only those written since.",
     )
+    last_run_status = fields.Selection(
+        [("done", "Completed"), ("failed", "Failed")],
+        string="Last Run",
+        readonly=True,
+        help="Whether the company's last nightly or manual run completed. A failed run rolls back what it had not "
+        "committed; the other companies still run, and the next night tries again.",
+    )
+    last_run_failed_job = fields.Selection(JOBS, string="Failed Job", readonly=True)
+    last_run_error = fields.Text(readonly=True)
     tier_ids = fields.One2many("customer.tier", compute="_compute_tier_ids", string="Tiers")
 
     _sql_constraints = [
@@ -482,10 +501,52 @@ class CustomerTieringConfig(models.Model):
             "target": "current",
         }
 
+    def _record_failure(self, job, error):
+        """Put a failed run on the company's settings, and tell its managers once per failure."""
+        self.ensure_one()
+        message = f"{type(error).__name__}: {error}"
+        repeated = self.last_run_status == "failed" and self.last_run_error == message
+        self.sudo().write({"last_run_status": "failed", "last_run_failed_job": job, "last_run_error": message})
+        if repeated:
+            return
+        managers = (
+            self.env.ref("customer_tiering.group_customer_tiering_manager")
+            .sudo()
+            .users.filtered(lambda user: self.company_id in user.company_ids and not user.share)
+        )
+        for lang, users in managers.grouped("lang").items():
+            this = self.with_context(lang=lang)
+            job_name = dict(self._fields["last_run_failed_job"]._description_selection(this.env))[job]
+            self.env["mail.thread"].sudo().message_notify(
+                partner_ids=users.partner_id.ids,
+                model=self._name,
+                res_id=self.id,
+                subject=this.env._(
+                    "Customer Tiering: %(job)s failed for %(company)s", job=job_name, company=self.company_id.name
+                ),
+                body=this.env._(
+                    "The %(job)s of %(company)s failed and was rolled back; the other companies ran. "
+                    "The next night tries again. Error: %(error)s",
+                    job=job_name,
+                    company=self.company_id.name,
+                    error=message,
+                ),
+            )
+
+    def _record_success(self, job):
+        """A completed run clears the failure it had left on the settings."""
+        self.ensure_one()
+        if self.last_run_status != "done" and (self.last_run_failed_job in (job, False)):
+            self.sudo().write({"last_run_status": "done", "last_run_failed_job": False, "last_run_error": False})
+
     def action_reclassify(self):
         """Reclassify every customer now (a full run), for managers (those who may write the settings)."""
         self.check_access("write")
         if not self.env["customer.tiering.job"].sudo()._reclassify(self.company_id, full=True):
+            if self.last_run_status == "failed":
+                return _notification(
+                    "danger", self.env._("The reclassification failed: %(error)s", error=self.last_run_error)
+                )
             return _notification("warning", self.env._("A reclassification is already running; try again later."))
         return _notification("success", self.env._("Customers reclassified."))
 

@@ -12,7 +12,7 @@ from dateutil.relativedelta import relativedelta
 from odoo import api, fields, models
 from odoo.tools import SQL
 
-from ..engine import btyd, lifecycle, tiering
+from ..engine import btyd, frames, lifecycle, tiering
 from ..engine.frames import differs
 from ..sql import company_value, customer_documents, customer_sales, purchase
 
@@ -151,16 +151,15 @@ class CustomerTieringJob(models.AbstractModel):
 
     @api.model
     def _reclassify(self, companies, full=False):
-        """Reclassify each company that no other run is reclassifying; returns
-        those done. The nightly run is incremental unless ``full`` or a full
-        run is due (see ``customer.tiering.config._full_run_due``)."""
-        done = self.env["res.company"]
-        for config in self.env["customer.tiering.config"]._for_companies(companies):
-            with self.env["customer.tiering.lock"]._exclusive("reclassify", config.company_id) as acquired:
-                if acquired:
-                    self.with_company(config.company_id)._reclassify_company(config, full)
-                    done |= config.company_id
-        return done
+        """Reclassify each company that no other run is reclassifying, each on
+        its own (``customer.tiering.lock._run_companies``); returns those
+        done. The nightly run is incremental unless ``full`` or a full run
+        is due (see ``customer.tiering.config._full_run_due``)."""
+        return self.env["customer.tiering.lock"]._run_companies(
+            "reclassify",
+            self.env["customer.tiering.config"]._for_companies(companies),
+            lambda config: self.with_company(config.company_id)._reclassify_company(config, full),
+        )
 
     def _reclassify_company(self, config, full=False):
         company = config.company_id
@@ -543,7 +542,7 @@ class CustomerTieringJob(models.AbstractModel):
             false_values=["f", "false"],
         )
         for column in set(columns) & set(DATE_COLUMNS):
-            frame[column] = pd.to_datetime(frame[column])  # an empty column too
+            frame[column] = frames.dates(frame[column])  # an empty column too
         return frame.sort_index()  # parallel workers return their rows in any order
 
     # ----------------------------------------------------------------- writes

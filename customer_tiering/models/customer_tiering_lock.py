@@ -3,7 +3,7 @@ import random
 import threading
 import time
 import zlib
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 
 from odoo import api, models
 from odoo.service.model import MAX_TRIES_ON_CONCURRENCY_FAILURE, PG_CONCURRENCY_EXCEPTIONS_TO_RETRY
@@ -38,12 +38,16 @@ class CustomerTieringLock(models.AbstractModel):
             self.env.cr.execute(SQL("SET jit = off; DISCARD PLANS"))
         else:
             _logger.info("Customer tiering: %s for %s is already running, skipped", job, company.name)
+        testing = _testing()
         try:
-            yield acquired
+            # A test cannot roll its transaction back: a savepoint stands in.
+            with self.env.cr.savepoint() if testing and acquired else nullcontext():
+                yield acquired
         except Exception:
             if acquired:
                 # A failed transaction refuses every statement, the unlock too.
-                self.env.cr.rollback()
+                if not testing:
+                    self.env.cr.rollback()
                 self._unlock(key)
             raise
         if acquired:
@@ -55,13 +59,39 @@ class CustomerTieringLock(models.AbstractModel):
         self.env.cr.execute(SQL("RESET jit"))
 
     @api.model
+    def _run_companies(self, job, configs, run):
+        """``run(config)`` for each company of ``configs`` that no other run of
+        ``job`` holds, each company on its own: when one fails, what it had
+        not committed is rolled back, the failure is logged, put on its
+        settings and sent to its managers (``_record_failure``), and the next
+        company still runs. Returns the companies whose run completed."""
+        done = self.env["res.company"]
+        for config in configs:
+            company = config.company_id
+            try:
+                with self._exclusive(job, company) as acquired:
+                    if acquired:
+                        run(config.with_company(company))
+            except Exception as error:  # noqa: BLE001 - one company's failure must not stop the others
+                _logger.exception("Customer tiering: %s for %s failed", job, company.name)
+                self.env.invalidate_all()
+                config._record_failure(job, error)
+                self._commit()
+                continue
+            if acquired:
+                config._record_success(job)
+                self._commit()
+                done |= company
+        return done
+
+    @api.model
     def _run_batch(self, write):
         """Run ``write``, one batch of a job, and commit it: each batch is
         consistent on its own, so a crash loses at most the batch under way.
         A concurrency failure (a salesperson saving a partner the batch
         updates) rolls the batch back and retries it in a fresh transaction,
         so it is not fatal to the run. Tests commit nothing and retry nothing."""
-        testing = getattr(threading.current_thread(), "testing", False)
+        testing = _testing()
         for attempt in range(1, MAX_TRIES_ON_CONCURRENCY_FAILURE + 1):
             try:
                 write()
@@ -80,8 +110,13 @@ class CustomerTieringLock(models.AbstractModel):
     def _commit(self):
         """Commit what a run did before its batches, outside tests: a retried
         batch rolls back to here."""
-        if not getattr(threading.current_thread(), "testing", False):
+        if not _testing():
             self.env.cr.commit()  # pylint: disable=invalid-commit
+
+
+def _testing():
+    """Whether this thread runs a test, whose transaction is never committed."""
+    return getattr(threading.current_thread(), "testing", False)
 
 
 def _job_key(job):

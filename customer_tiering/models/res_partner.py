@@ -401,6 +401,9 @@ class ResPartner(models.Model):
         return super().create(vals_list)
 
     def write(self, vals):
+        if self.env.context.get("customer_tiering_merge"):
+            # A merge copies the merged partners' values: the tiering ones are the next run's to compute.
+            vals = {field: value for field, value in vals.items() if field not in PROTECTED_FIELDS}
         self._check_tiering_write(vals)
         if LOCK_FIELDS & vals.keys():
             # A lock set, moved or lifted is looked at by the next run, even an incremental one.
@@ -421,12 +424,33 @@ class ResPartner(models.Model):
                         "company_id": self.env.company.id,
                         "old_tier_id": old_tier,
                         "new_tier_id": vals["tier_id"],
-                        "reason": "manual",
+                        "reason": self.env.context.get("tier_history_reason", "manual"),
                     }
                     for partner, old_tier in zip(moved, old_tiers, strict=True)
                 ]
             )
         return result
+
+    def _keep_lock(self, lock):
+        """Give this customer ``lock`` (its tier and lock values) in the
+        current company, unless it holds it already; a merge's lock is
+        written with its history row (``tier_history_reason``)."""
+        self.ensure_one()
+        if all(_same(self[field], value) for field, value in lock.items()):
+            return
+        moved = self.tier_id.id != lock["tier_id"]
+        self.write(lock)
+        if not moved:
+            # The tier stays: the row still tells where the lock came from.
+            self.env["customer.tier.history"].sudo().create(
+                {
+                    "partner_id": self.id,
+                    "company_id": self.env.company.id,
+                    "old_tier_id": self.tier_id.id,
+                    "new_tier_id": self.tier_id.id,
+                    "reason": self.env.context.get("tier_history_reason", "manual"),
+                }
+            )
 
     # ---------------------------------------------------------- tier resources
 
@@ -493,3 +517,10 @@ class ResPartner(models.Model):
         action = self.env["ir.actions.act_window"]._for_xml_id("customer_tiering.customer_tier_history_action")
         action["domain"] = [("partner_id", "=", self.commercial_partner_id.id)]
         return action
+
+
+def _same(current, value):
+    """Whether a partner's field value ``current`` (a record, or a plain value) is ``value`` as written."""
+    if isinstance(current, models.BaseModel):
+        return current.id == (value or False)
+    return (current or False) == (value or False)

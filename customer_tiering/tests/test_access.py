@@ -167,3 +167,31 @@ class TestTieringAccess(HttpCase):
         with self.assertRaises(Fault) as caught:
             self.rpc("tier_portal", "tier_portal_pw", "res.partner", "read", [self.partner.id], ["tier_id"])
         self.assertEqual(caught.exception.faultCode, RPC_FAULT_CODE_ACCESS_ERROR, caught.exception.faultString)
+
+    def test_tiering_user_reads_no_gift_card(self):
+        """Gift-card codes are bearer credentials: a tiering user outside Sales
+        reads the tier cards and their ledger, not the gift cards."""
+        adjustment = self.env["customer.points.adjustment"].create(
+            {"partner_id": self.partner.id, "points": 30.0, "reason": "Welcome gift"}
+        )
+        adjustment.action_apply()
+        tier_card = self.partner.tier_card_id
+        program = self.env["loyalty.program"].create({"name": "Gift Cards", "program_type": "gift_card"})
+        gift_card = self.env["loyalty.card"].create({"program_id": program.id, "points": 100.0})
+        gift_card.history_ids = [(0, 0, {"description": "Sold", "issued": 100.0})]
+        for model, gift, tier in (
+            ("loyalty.card", gift_card, tier_card),
+            ("loyalty.history", gift_card.history_ids, tier_card.history_ids),
+        ):
+            with self.subTest(model=model):
+                found = self.rpc("tier_user", "tier_user_pw", model, "search", [("id", "in", (gift | tier).ids)])
+                self.assertEqual(found, tier.ids)
+                with self.assertRaises(Fault) as caught:
+                    self.rpc("tier_user", "tier_user_pw", model, "read", gift.ids, ["id"])
+                self.assertEqual(caught.exception.faultCode, RPC_FAULT_CODE_ACCESS_ERROR)
+        seller = new_test_user(
+            self.env,
+            login="tier_seller",
+            groups="sales_team.group_sale_salesman,customer_tiering.group_customer_tiering_user",
+        )
+        self.assertEqual(gift_card.with_user(seller).read(["code"])[0]["code"], gift_card.code, "Sales reads them")
