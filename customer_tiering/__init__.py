@@ -1,4 +1,17 @@
+from odoo.tools import SQL
+
 from . import models, report, wizard
+
+#: The indexes the add-on creates on other modules' tables, over their own
+#: columns: the uninstall, which drops the add-on's columns (and the indexes
+#: on them), would leave these behind.
+FOREIGN_INDEXES = (
+    "account_move_customer_write_date_idx",
+    "account_move_customer_sales_idx",
+    "sale_order_write_date_idx",
+    "loyalty_history__card_id_index",
+    models.res_partner.SALESPERSON_INDEX,
+)
 
 
 def _post_init_hook(env):
@@ -11,7 +24,10 @@ def _uninstall_hook(env):
     stay, as plain loyalty programs, and a reinstall takes them back, with
     the ledger's keys, kinds, dates and lots and the tier cards, kept in
     tables the uninstall does not drop. res_partner gets PostgreSQL's
-    storage settings back."""
+    storage settings back, and the other modules' tables lose the add-on's
+    indexes."""
     env["loyalty.program"]._keep_tier_programs(env["customer.tiering.config"].search([]))
     env["loyalty.program"]._keep_tier_points()
     env["res.partner"]._reset_storage()
+    for index in FOREIGN_INDEXES:
+        env.cr.execute(SQL("DROP INDEX IF EXISTS %s", SQL.identifier(index)))

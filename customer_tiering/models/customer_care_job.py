@@ -34,7 +34,7 @@ class CustomerCareJob(models.AbstractModel):
             return self.with_context(lang=lang).env._("Birthday")
 
         for channel, day in (("activity", today + timedelta(days=config.care_lead_days)), ("email", today)):
-            partners = self._channel_partners(config, self._birthday_partners(day), channel)
+            partners = self._channel_partners(config, self._birthday_partners(config, day), channel)
             self._touch(config, partners, "birthday", day, channel, label)
 
     def _care_dates(self, config, today):
@@ -44,7 +44,13 @@ class CustomerCareJob(models.AbstractModel):
         )
         if not care_dates:
             return  # most nights: no need to read every tiered customer
-        entities = self.env["res.partner"].search([("is_tiering_entity", "=", True), ("tier_id", "!=", False)])
+        entities = self.env["res.partner"].search(
+            [
+                ("is_tiering_entity", "=", True),
+                ("company_id", "in", [False, config.company_id.id]),
+                ("tier_id", "!=", False),
+            ]
+        )
         for care_date in care_dates:
             for channel, day in (("activity", lead_day), ("email", today)):
                 if care_date.date == day:
@@ -58,20 +64,23 @@ class CustomerCareJob(models.AbstractModel):
                         lambda lang, care_date=care_date: care_date.with_context(lang=lang).name,
                     )
 
-    def _birthday_partners(self, day):
-        """Commercial entities born on ``day``'s month and day (29 February
-        is celebrated on the 28th in common years)."""
+    def _birthday_partners(self, config, day):
+        """Commercial entities the company may see (its own and the shared
+        ones) born on ``day``'s month and day (29 February is celebrated on
+        the 28th in common years)."""
         days = [day.day]
         if (day.month, day.day) == (2, 28) and not _is_leap(day.year):
             days.append(29)
-        self.env["res.partner"].flush_model(["birthday", "active", "commercial_partner_id"])
+        self.env["res.partner"].flush_model(["birthday", "active", "commercial_partner_id", "company_id"])
         rows = self.env.execute_query(
             SQL(
                 """
                 SELECT id FROM res_partner
                  WHERE active AND id = commercial_partner_id AND birthday IS NOT NULL
+                   AND (company_id IS NULL OR company_id = %s)
                    AND extract(month FROM birthday) = %s AND extract(day FROM birthday) = ANY(%s)
                 """,
+                config.company_id.id,
                 day.month,
                 days,
             )
@@ -89,21 +98,25 @@ class CustomerCareJob(models.AbstractModel):
     def _touch(self, config, partners, occasion, day, channel, label):
         """``label(lang)`` names the occasion in a language: emails go out in
         the customer's, activities in the cron user's."""
-        partners = self._log(config, partners, occasion, day, channel)
-        if not partners:
-            return
         if channel == "email":
+            partners = self._log(config, partners, occasion, day, channel)
+            if not partners:
+                return
             template = self.env.ref(
                 "customer_tiering.mail_template_care_birthday"
                 if occasion == "birthday"
                 else "customer_tiering.mail_template_care_occasion"
             )
+            # The company that cares, not the sending user's main company.
+            template = template.with_context(care_company=config.company_id)
             for lang, group in partners.grouped("lang").items():
                 template.with_context(care_occasion=label(lang)).send_mail_batch(group.ids)
         else:
             occasion_name = label(self.env.lang)
             self._create_care_activities(
+                config,
                 partners,
+                occasion,
                 self.env._("%(occasion)s: greet the customer", occasion=occasion_name),
                 day,
                 self.env._("Care touch for %(occasion)s on %(date)s.", occasion=occasion_name, date=day),
@@ -143,16 +156,32 @@ class CustomerCareJob(models.AbstractModel):
         )
         return {partner_id for (partner_id,) in rows}
 
-    def _create_care_activities(self, partners, summary, deadline, note):
+    def _create_care_activities(self, config, partners, occasion, summary, deadline, note):
         followup = self.env["customer.followup.job"]
         note = Markup("<p>%s</p>") % escape(note)
-        followup._create_activities(
+        self._create_logged_activities(
+            config,
             [
                 followup._partner_activity(partner, user, summary, note, deadline)
                 for partner in partners
                 if (user := followup._responsible(partner))
-            ]
+            ],
+            {partner.id: (occasion, deadline) for partner in partners},
         )
+
+    def _create_logged_activities(self, config, values, occasions):
+        """Create the activities of ``values``, each batch with its touches'
+        log (``occasions``: {partner id: (occasion, day)}), in one committed
+        transaction: a run killed between two batches leaves no customer
+        logged who did not get the activity, and the next run creates those.
+        A customer logged already (by a concurrent run) gets none."""
+
+        def keep(batch):
+            entries = [(vals["res_id"], *occasions[vals["res_id"]]) for vals in batch]
+            logged = self._log_entries(config, entries, "activity")
+            return [vals for vals in batch if vals["res_id"] in logged]
+
+        self.env["customer.followup.job"]._create_activities(values, keep)
 
     # ------------------------------------------------------------ dormancy
     def _dormancy_warnings(self, config, today):
@@ -160,8 +189,6 @@ class CustomerCareJob(models.AbstractModel):
         enough that it will soon count as sleeping: once per purchase."""
         followup = self.env["customer.followup.job"]
         rows = self._about_to_sleep(config, today)
-        logged = self._log_entries(config, [(pid, f"dormancy:{last}", last) for pid, last, _day in rows], "activity")
-        rows = [row for row in rows if row[0] in logged]
         partners = followup._fetch_partners(
             self.env["res.partner"].with_company(config.company_id).browse([row[0] for row in rows])
         )
@@ -177,7 +204,9 @@ class CustomerCareJob(models.AbstractModel):
                 values.append(
                     followup._partner_activity(partner, user, summary, Markup("<p>%s</p>") % escape(note), asleep_on)
                 )
-        followup._create_activities(values)
+        self._create_logged_activities(
+            config, values, {partner_id: (f"dormancy:{last}", last) for partner_id, last, _day in rows}
+        )
 
     def _about_to_sleep(self, config, today):
         """(entity, last purchase, day it falls asleep) for active customers

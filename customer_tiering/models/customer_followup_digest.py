@@ -43,7 +43,8 @@ class CustomerFollowupDigest(models.AbstractModel):
                         "subject": subject,
                         "body_html": body,
                         "email_to": user.email_formatted,
-                        "email_from": config.company_id.email_formatted or user.company_id.email_formatted,
+                        # the server default, not another company's address
+                        "email_from": config.company_id.email_formatted or None,
                         "auto_delete": True,
                     }
                 )

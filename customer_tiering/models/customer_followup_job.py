@@ -289,17 +289,20 @@ class CustomerFollowupJob(models.AbstractModel):
             **extra,
         }
 
-    def _create_activities(self, values):
+    def _create_activities(self, values, keep=None):
         """Create the activities of ``values`` (see ``_partner_activity``) in
         committed batches, their users following the customers, as
         ``mail.activity.create`` does. Written with SQL: the ORM sanitises
         every note twice and creates the followers one by one, over a
-        millisecond per activity, and a night may create tens of thousands."""
+        millisecond per activity, and a night may create tens of thousands.
+        ``keep(batch)``, when given, runs in each batch's transaction first
+        and returns the values to create: what it writes (the care job's
+        log) commits with those activities, or not at all."""
         cron = self.env["ir.cron"]
         done = 0
         Lock = self.env["customer.tiering.lock"]
         for batch in split_every(BATCH, values, list):
-            Lock._run_batch(lambda batch=batch: self._insert_activities(batch))
+            Lock._run_batch(lambda batch=batch: self._insert_activities(keep(batch) if keep else batch))
             done += len(batch)
             cron._notify_progress(done=done, remaining=len(values) - done)
         for model in ("mail.activity", "mail.followers", "res.partner"):
@@ -311,6 +314,8 @@ class CustomerFollowupJob(models.AbstractModel):
         users._bus_send("mail.activity/updated", {"activity_created": True})
 
     def _insert_activities(self, batch):
+        if not batch:
+            return
         model = self.env["ir.model"]._get("res.partner")
         users = self.env["res.users"].sudo().browse({vals["user_id"] for vals in batch})
         tz = {user.id: user.tz for user in users}

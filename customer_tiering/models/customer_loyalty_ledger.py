@@ -625,8 +625,25 @@ class CustomerLoyaltyLedger(models.AbstractModel):
     def _catch_up(self, config):
         """Award posted documents that were missed, and void those no longer
         posted: among the documents written since the last run looked, or
-        all of them when a full check is due."""
-        self.env["account.move"].flush_model(["state", "invoice_date", "move_type", "company_id", "write_date"])
+        all of them when a full check is due.
+
+        The documents that may count are narrowed by plain conditions first
+        (a date, an origin), which PostgreSQL applies while it reads the
+        documents; eligibility (``points_eligible``), whose look-ups of
+        origins would make it read millions of documents in index order, is
+        judged on those candidates only (a materialized step, which keeps it
+        out of the read)."""
+        self.env["account.move"].flush_model(
+            [
+                "state",
+                "invoice_date",
+                "move_type",
+                "company_id",
+                "write_date",
+                "reversed_entry_id",
+                "amount_untaxed_signed",
+            ]
+        )
         self.env["loyalty.history"].flush_model()
         since = self.env["customer.tiering.job"]._oldest_transaction_start()
         full = config._points_full_check_due(fields.Date.context_today(self))
@@ -634,25 +651,31 @@ class CustomerLoyaltyLedger(models.AbstractModel):
             SQL(
                 """
                 WITH moves AS (
-                    SELECT id, state, amount_untaxed_signed, commercial_partner_id,
-                           m.state = 'posted' AND %(eligible)s AS eligible
+                    SELECT id, state, amount_untaxed_signed, commercial_partner_id, move_type, reversed_entry_id,
+                           invoice_date
                       FROM account_move m
                      WHERE m.company_id = %(company)s AND m.move_type IN %(types)s %(written)s
+                ), candidates AS MATERIALIZED (
+                    SELECT m.*
+                      FROM moves m
+                      LEFT JOIN (SELECT order_id,
+                                        count(*) FILTER (WHERE points_kind <> 'void')
+                                        - count(*) FILTER (WHERE points_kind = 'void') AS open
+                                   FROM loyalty_history
+                                  WHERE order_model = 'account.move' AND points_key IS NOT NULL %(their_entries)s
+                                  GROUP BY order_id) h ON h.order_id = m.id
+                     WHERE (m.state = 'posted' AND COALESCE(h.open, 0) = 0 AND m.amount_untaxed_signed <> 0
+                            AND (m.invoice_date >= %(start)s OR m.reversed_entry_id IS NOT NULL))
+                        OR (m.state <> 'posted' AND h.open > 0)
                 )
                 SELECT m.id, m.state = 'posted'
-                  FROM moves m
-                  LEFT JOIN (SELECT order_id,
-                                    count(*) FILTER (WHERE points_kind <> 'void')
-                                    - count(*) FILTER (WHERE points_kind = 'void') AS open
-                               FROM loyalty_history
-                              WHERE order_model = 'account.move' AND points_key IS NOT NULL %(their_entries)s
-                              GROUP BY order_id) h ON h.order_id = m.id
-                 WHERE (m.eligible AND COALESCE(h.open, 0) = 0 AND m.amount_untaxed_signed <> 0)
-                    OR (m.state <> 'posted' AND h.open > 0)
+                  FROM candidates m
+                 WHERE m.state <> 'posted' OR %(eligible)s
                  ORDER BY m.commercial_partner_id, m.id
                 """,
                 company=config.company_id.id,
                 types=DOCUMENT_TYPES,
+                start=config.points_start_date,
                 eligible=points_eligible("m", SQL("%s", config.points_start_date)),
                 written=SQL() if full else SQL("AND m.write_date >= %s", config.points_checked_since),
                 # the entries of those documents only, not the whole ledger

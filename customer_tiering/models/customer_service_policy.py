@@ -3,6 +3,7 @@ from odoo.exceptions import ValidationError
 from odoo.tools.safe_eval import safe_eval
 from odoo.tools.translate import LazyTranslate
 
+from ..bounds import POLICY_BOUNDS, check_bounds
 from ..translations import translate_field
 
 _lt = LazyTranslate(__name__)
@@ -91,6 +92,7 @@ class CustomerServicePolicy(models.Model):
 
     @api.constrains("cadence_days", "deadline_days", "purchased_within_days", "assignee_rule", "user_id", "domain")
     def _check_policy(self):
+        check_bounds(self, POLICY_BOUNDS)
         for policy in self:
             if policy.cadence_days < 1:
                 raise ValidationError(self.env._("The cadence of a service policy must be at least one day."))
@@ -115,10 +117,18 @@ class CustomerServicePolicy(models.Model):
             policy.activity_count = counts.get(policy, 0)
 
     def _customer_domain(self):
-        """The commercial entities this policy applies to, in its company."""
+        """The commercial entities this policy applies to, in its company:
+        among the partners its company may see, its own and the shared
+        ones, as its record rules would have it. The nightly job searches
+        as superuser, past the rules: this is what keeps another company's
+        customers out of the policy's reach."""
         self.ensure_one()
         policy = self.with_company(self.company_id)
-        domain = [("is_tiering_entity", "=", True), *safe_eval(policy.domain or "[]")]
+        domain = [
+            ("is_tiering_entity", "=", True),
+            ("company_id", "in", [False, policy.company_id.id]),
+            *safe_eval(policy.domain or "[]"),
+        ]
         if policy.tier_ids:
             domain.append(("tier_id", "in", policy.tier_ids.ids))
         if policy.stage_ids:

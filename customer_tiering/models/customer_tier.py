@@ -2,6 +2,7 @@ from odoo import api, fields, models
 from odoo.exceptions import ValidationError
 from odoo.tools.translate import LazyTranslate
 
+from ..bounds import TIER_BOUNDS, check_bounds
 from ..translations import translate_field
 
 # Default tier names are created in code, so they are translated lazily per language.
@@ -117,8 +118,9 @@ class CustomerTier(models.Model):
     def _check_thresholds(self):
         self.env["customer.tiering.config"]._for_companies(self.company_id)._check_tier_thresholds()
 
-    @api.constrains("points_multiplier", "dormancy_warning_days")
+    @api.constrains(*TIER_BOUNDS)
     def _check_points_multiplier(self):
+        check_bounds(self, TIER_BOUNDS)
         if any(tier.points_multiplier <= 0 for tier in self):
             raise ValidationError(self.env._("A tier's points multiplier must be greater than zero."))
         if any(tier.dormancy_warning_days < 0 for tier in self):

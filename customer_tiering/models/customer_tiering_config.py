@@ -3,6 +3,7 @@ from ast import literal_eval
 from odoo import api, fields, models
 from odoo.exceptions import ValidationError
 
+from ..bounds import CONFIG_BOUNDS, check_bounds
 from ..engine.btyd import ChurnSettings, Prediction
 from ..engine.lifecycle import StageSettings
 from ..engine.tiering import Reference, TieringSettings
@@ -310,6 +311,7 @@ class CustomerTieringConfig(models.Model):
         "full_run_days",
     )
     def _check_settings(self):
+        check_bounds(self, CONFIG_BOUNDS)
         for config in self:
             if config.window_months < 1:
                 raise ValidationError(self.env._("The revenue window must be at least one month."))
@@ -504,31 +506,33 @@ class CustomerTieringConfig(models.Model):
     def _record_failure(self, job, error):
         """Put a failed run on the company's settings, and tell its managers once per failure."""
         self.ensure_one()
+        # The settings of a company the running user may not be in.
+        config = self.sudo()
         message = f"{type(error).__name__}: {error}"
-        repeated = self.last_run_status == "failed" and self.last_run_error == message
-        self.sudo().write({"last_run_status": "failed", "last_run_failed_job": job, "last_run_error": message})
+        repeated = config.last_run_status == "failed" and config.last_run_error == message
+        config.write({"last_run_status": "failed", "last_run_failed_job": job, "last_run_error": message})
         if repeated:
             return
         managers = (
-            self.env.ref("customer_tiering.group_customer_tiering_manager")
+            config.env.ref("customer_tiering.group_customer_tiering_manager")
             .sudo()
-            .users.filtered(lambda user: self.company_id in user.company_ids and not user.share)
+            .users.filtered(lambda user: config.company_id in user.company_ids and not user.share)
         )
         for lang, users in managers.grouped("lang").items():
-            this = self.with_context(lang=lang)
-            job_name = dict(self._fields["last_run_failed_job"]._description_selection(this.env))[job]
-            self.env["mail.thread"].sudo().message_notify(
+            this = config.with_context(lang=lang)
+            job_name = dict(config._fields["last_run_failed_job"]._description_selection(this.env))[job]
+            config.env["mail.thread"].sudo().message_notify(
                 partner_ids=users.partner_id.ids,
-                model=self._name,
-                res_id=self.id,
+                model=config._name,
+                res_id=config.id,
                 subject=this.env._(
-                    "Customer Tiering: %(job)s failed for %(company)s", job=job_name, company=self.company_id.name
+                    "Customer Tiering: %(job)s failed for %(company)s", job=job_name, company=config.company_id.name
                 ),
                 body=this.env._(
                     "The %(job)s of %(company)s failed and was rolled back; the other companies ran. "
                     "The next night tries again. Error: %(error)s",
                     job=job_name,
-                    company=self.company_id.name,
+                    company=config.company_id.name,
                     error=message,
                 ),
             )
@@ -536,8 +540,9 @@ class CustomerTieringConfig(models.Model):
     def _record_success(self, job):
         """A completed run clears the failure it had left on the settings."""
         self.ensure_one()
-        if self.last_run_status != "done" and (self.last_run_failed_job in (job, False)):
-            self.sudo().write({"last_run_status": "done", "last_run_failed_job": False, "last_run_error": False})
+        config = self.sudo()
+        if config.last_run_status != "done" and (config.last_run_failed_job in (job, False)):
+            config.write({"last_run_status": "done", "last_run_failed_job": False, "last_run_error": False})
 
     def action_reclassify(self):
         """Reclassify every customer now (a full run), for managers (those who may write the settings)."""

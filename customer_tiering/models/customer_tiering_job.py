@@ -10,7 +10,7 @@ import pandas as pd
 from dateutil.relativedelta import relativedelta
 
 from odoo import api, fields, models
-from odoo.tools import SQL
+from odoo.tools import SQL, split_every
 
 from ..engine import btyd, frames, lifecycle, tiering
 from ..engine.frames import differs
@@ -19,6 +19,9 @@ from ..sql import company_value, customer_documents, customer_sales, purchase
 _logger = logging.getLogger(__name__)
 
 CHUNK_SIZE = 10000
+#: Customers whose tier resources are applied per committed batch: at most
+#: one batch of suggestion activities each.
+RESOURCES_BATCH = 1000
 #: Partner id ranges the sales read is split into, for parallel workers: a
 #: multiple of the two workers and the leader, which read them.
 SALES_SLICES = 6
@@ -54,6 +57,17 @@ DRIFT = dict.fromkeys(("p_alive", "churn_risk", "expected_purchases_90d", "clv_p
 SCHEDULE_TYPES = dict.fromkeys(SCHEDULE_COLUMNS, "date")
 PRIOR_COLUMNS = {**STORED_COLUMNS, **SCHEDULE_TYPES, "tier_locked": "bool", "tier_lock_until": "date"}
 PARTNER_PRIOR_COLUMNS = [name for name in PRIOR_COLUMNS if name not in SCHEDULE_COLUMNS]
+#: What ``_read_sales`` reads of each customer.
+SALES_COLUMNS = [
+    "purchase_count",
+    "first_purchase_date",
+    "last_purchase_date",
+    "revenue_total",
+    "revenue_window",
+    "purchase_days",
+    "first_day_value",
+    "window_first_date",
+]
 DATE_COLUMNS = [*(name for name, sql_type in PRIOR_COLUMNS.items() if sql_type == "date"), "window_first_date"]
 
 
@@ -101,12 +115,26 @@ STAGE_COLUMNS = {
     "moved": "bool",
     "partner_changed": "bool",
     "schedule_changed": "bool",
+    "old_state": "varchar",
 }
 
 
 def _only(column, ids):
     """``AND column = ANY(ids)``, or nothing when every customer counts."""
     return SQL("AND %s = ANY(%s)", column, ids) if ids is not None else SQL()
+
+
+def _tiering_state(partner, company):
+    """The text of what a manager sets on the ``res_partner`` row ``partner``
+    (an alias) in ``company``: its tier and lock. The run writes a customer
+    it read only while it is the text it read (a 'v', that a customer
+    without values still has some text)."""
+    key = str(company.id)
+    return SQL(
+        "concat('v', %(p)s.tier_id->%(key)s, '|', %(p)s.tier_locked->%(key)s, '|', %(p)s.tier_lock_until->%(key)s)",
+        p=SQL.identifier(partner),
+        key=key,
+    )
 
 
 def _reference_state(result, settings, fit):
@@ -132,7 +160,10 @@ def _staging_frame(changed, prior):
     old = prior["tier_id"].reindex(changed.index).astype("Int64")
     new = changed["tier_id"].astype("Int64")
     staged = changed.assign(
-        old_tier_id=old, old_lifecycle_stage=prior["lifecycle_stage"].reindex(changed.index), moved=differs(new, old)
+        old_tier_id=old,
+        old_lifecycle_stage=prior["lifecycle_stage"].reindex(changed.index),
+        moved=differs(new, old),
+        old_state=prior["tiering_state"].reindex(changed.index),
     )
     staged.index.name = "id"
     return staged[[name for name in STAGE_COLUMNS if name != "id"]]
@@ -191,8 +222,8 @@ class CustomerTieringJob(models.AbstractModel):
             len(result),
             len(changed),
         )
-        self._write_changes(company, changed, prior)
-        self._apply_tier_resources(config, changed, prior)
+        self._write_changes(company, changed, prior, self._tier_resources_apply(config))
+        self._apply_tier_resources(config)
         run = {"last_run": fields.Datetime.now(), "last_run_since": since}
         if not reference:
             run.update(last_full_run=run["last_run"], incremental_reference=_reference_state(result, settings, fit))
@@ -217,19 +248,46 @@ class CustomerTieringJob(models.AbstractModel):
         dates = pd.concat(candidates, axis=1).reindex(result.index)
         return dates.where(dates > pd.Timestamp(today)).min(axis=1)
 
-    def _apply_tier_resources(self, config, changed, prior):
+    def _tier_resources_apply(self, config):
+        """Whether the customers the job moves get their new tier's resources."""
+        return config.tier_resources_mode != "off" and any(tier._resource_values() for tier in config._active_tiers())
+
+    def _apply_tier_resources(self, config):
         """Customers the job moved from one tier to another get their new
         tier's resources, as the company's settings say. Locked tiers do not
-        move, so they keep theirs."""
-        if config.tier_resources_mode == "off" or changed.empty:
-            return
-        if not config._active_tiers().filtered(lambda tier: tier._resource_values()):
-            return  # nothing to apply: no need to read the moved customers' tiers
-        old = prior["tier_id"].reindex(changed.index)
-        new = changed["tier_id"]
-        moved = new.index[old.notna().to_numpy() & new.notna().to_numpy() & differs(new, old).to_numpy()]
-        partners = self.env["res.partner"].browse(moved.tolist()).with_company(config.company_id)
-        partners._apply_tier_resources(config.tier_resources_mode)
+        move, so they keep theirs. Each chunk marked the customers it moved
+        (``_mark_tier_resources``), in its transaction: a run killed before
+        this step leaves them for the next run. Each batch clears its marks
+        with what it applies."""
+        Schedule = self.env["customer.tiering.schedule"]
+        Schedule.flush_model()
+        pending = [
+            partner_id
+            for (partner_id,) in self.env.execute_query(
+                SQL(
+                    "SELECT partner_id FROM customer_tiering_schedule "
+                    "WHERE company_id = %s AND tier_resources_pending ORDER BY partner_id",
+                    config.company_id.id,
+                )
+            )
+        ]
+        Lock = self.env["customer.tiering.lock"]
+        for batch in split_every(RESOURCES_BATCH, pending, list):
+            Lock._run_batch(lambda batch=batch: self._apply_tier_resources_batch(config, batch))
+        Schedule.invalidate_model(["tier_resources_pending"])
+
+    def _apply_tier_resources_batch(self, config, partner_ids):
+        self.env.execute_query(
+            SQL(
+                "UPDATE customer_tiering_schedule SET tier_resources_pending = NULL "
+                "WHERE company_id = %s AND partner_id = ANY(%s)",
+                config.company_id.id,
+                partner_ids,
+            )
+        )
+        if config.tier_resources_mode != "off":
+            partners = self.env["res.partner"].with_company(config.company_id).browse(partner_ids).exists()
+            partners._apply_tier_resources(config.tier_resources_mode)
 
     def _lifecycle(self, config, sales, prior, today, fit=None):
         """Churn, CLV and lifecycle stage of every customer who bought, and
@@ -303,21 +361,58 @@ class CustomerTieringJob(models.AbstractModel):
         )
         slices = self._id_slices(SQL("m.commercial_partner_id"), SALES_SLICES, ids)
         query = SQL(" UNION ALL ").join(self._sales_query(company, window_start, today, only) for only in slices)
-        return self._frame(
-            query,
-            [
-                "purchase_count",
-                "first_purchase_date",
-                "last_purchase_date",
-                "revenue_total",
-                "revenue_window",
-                "purchase_days",
-                "first_day_value",
-                "window_first_date",
-            ],
-        )
+        sales = self._frame(query, SALES_COLUMNS)
+        return self._follow_reparented(company, window_start, today, sales, ids)
 
-    def _sales_query(self, company, window_start, today, only):
+    def _follow_reparented(self, company, window_start, today, sales, ids=None):
+        """``sales`` with the sales of re-parented customers under their
+        current entity. A document keeps the entity its partner had when it
+        was posted: after *Create company* on an individual buyer, their old
+        invoices still name the individual, now a contact. The entities
+        concerned are read again, each with the documents of all the
+        partners it now stands for (of ``ids`` only, when given)."""
+        moved = self._reparented(company)
+        if ids is not None:
+            moved = {old: new for old, new in moved.items() if old in ids or new in ids}
+        if not moved:
+            return sales
+        entities = sorted(set(moved.values()))
+        old, new = zip(*moved.items(), strict=True)
+        remap = SQL(
+            "LEFT JOIN unnest(%s::int[], %s::int[]) AS moved(old, new) ON moved.old = m.commercial_partner_id",
+            list(old),
+            list(new),
+        )
+        entity = SQL("COALESCE(moved.new, m.commercial_partner_id)")
+        only = _only(SQL("m.commercial_partner_id"), sorted(set(entities) | set(old)))
+        again = self._frame(self._sales_query(company, window_start, today, only, entity, remap), SALES_COLUMNS)
+        kept = sales.drop(index=[*old, *entities], errors="ignore")
+        return _append(kept, again).sort_index()
+
+    def _reparented(self, company):
+        """{former entity: its current entity} of the partners that are no
+        longer commercial entities, and still named by customer sales of
+        the company. Only a contact (with a parent) is no entity: the
+        parent index finds them without reading every partner."""
+        self.env["res.partner"].flush_model(["commercial_partner_id"])
+        rows = self.env.execute_query(
+            SQL(
+                """
+                SELECT p.id, p.commercial_partner_id
+                  FROM res_partner p
+                 WHERE p.parent_id IS NOT NULL AND p.id <> p.commercial_partner_id
+                   AND EXISTS (SELECT 1 FROM account_move m
+                                WHERE m.commercial_partner_id = p.id AND m.company_id = %s AND %s)
+                """,
+                company.id,
+                customer_sales("m"),
+            )
+        )
+        return dict(rows)
+
+    def _sales_query(self, company, window_start, today, only, entity=None, joins=None):
+        """The sales per entity, ``m.commercial_partner_id`` or the SQL
+        expression ``entity`` (over the extra ``joins``)."""
         return SQL(
             """
             SELECT partner_id,
@@ -329,15 +424,16 @@ class CustomerTieringJob(models.AbstractModel):
                    COUNT(*) FILTER (WHERE invoices > 0)::int4 AS purchase_days,
                    ((array_agg(amount ORDER BY day) FILTER (WHERE invoices > 0))[1])::float8 AS first_day_value,
                    MIN(day) FILTER (WHERE day > %(start)s) AS window_first_date
-              FROM (SELECT m.commercial_partner_id AS partner_id, m.invoice_date AS day,
+              FROM (SELECT %(entity)s AS partner_id, m.invoice_date AS day,
                            SUM(m.amount_untaxed_signed) AS amount,
                            COUNT(*) FILTER (WHERE %(purchase)s) AS invoices
                       FROM account_move m
+                      %(joins)s
                      WHERE m.company_id = %(company)s
                        AND %(sales)s
                        AND m.invoice_date <= %(today)s
                        %(only)s
-                  GROUP BY m.commercial_partner_id, m.invoice_date) daily
+                  GROUP BY 1, m.invoice_date) daily
           GROUP BY partner_id
             """,
             company=company.id,
@@ -346,6 +442,8 @@ class CustomerTieringJob(models.AbstractModel):
             start=window_start,
             today=today,
             only=only,
+            entity=entity or SQL("m.commercial_partner_id"),
+            joins=joins or SQL(),
         )
 
     def _id_slices(self, column, count, ids=None):
@@ -398,20 +496,32 @@ class CustomerTieringJob(models.AbstractModel):
         return [low + (high - low) * index // count for index in range(1, count)]
 
     def _read_prospects(self, company, ids=None):
-        """Commercial entities without invoices that are customers in the
-        making: flagged as customers, or with a quotation or order."""
+        """Commercial entities the company may see (its own or shared)
+        without invoices, that are its customers in the making: with a
+        quotation or order of the company, or flagged as customers while
+        buying from no other company (the flag is not per company: another
+        company's sale raises it too)."""
         self.env["sale.order"].flush_model(["partner_id", "company_id", "state"])
+        self.env["res.partner"].flush_model(["company_id", "customer_rank", "commercial_partner_id", "active"])
         query = SQL(
             """
             SELECT p.id
               FROM res_partner p
              WHERE p.id = p.commercial_partner_id
                AND p.active
-               AND (p.customer_rank > 0 OR EXISTS (
-                        SELECT 1 FROM sale_order o
-                          JOIN res_partner c ON c.id = o.partner_id
-                         WHERE c.commercial_partner_id = p.id AND o.company_id = %(company)s
-                           AND o.state != 'cancel'))
+               AND (p.company_id IS NULL OR p.company_id = %(company)s)
+               AND (EXISTS (SELECT 1 FROM sale_order o
+                              JOIN res_partner c ON c.id = o.partner_id
+                             WHERE c.commercial_partner_id = p.id AND o.company_id = %(company)s
+                               AND o.state != 'cancel')
+                    OR (p.customer_rank > 0
+                        AND NOT EXISTS (SELECT 1 FROM sale_order o
+                                          JOIN res_partner c ON c.id = o.partner_id
+                                         WHERE c.commercial_partner_id = p.id AND o.company_id != %(company)s
+                                           AND o.state != 'cancel')
+                        AND NOT EXISTS (SELECT 1 FROM account_move m
+                                         WHERE m.commercial_partner_id = p.id AND m.company_id != %(company)s
+                                           AND %(sales)s)))
                AND NOT EXISTS (
                         SELECT 1 FROM account_move m
                          WHERE m.commercial_partner_id = p.id AND m.company_id = %(company)s AND %(sales)s)
@@ -439,7 +549,7 @@ class CustomerTieringJob(models.AbstractModel):
         columns = SQL(", ").join(company_value("p", name, company) for name in PARTNER_PRIOR_COLUMNS)
         query = SQL(
             """
-            SELECT p.id, %(columns)s
+            SELECT p.id, %(columns)s, %(state)s
               FROM res_partner p
              WHERE p.id = p.commercial_partner_id
                AND (p.tier_id ? %(key)s OR p.purchase_count ? %(key)s OR p.tier_locked ? %(key)s
@@ -447,10 +557,12 @@ class CustomerTieringJob(models.AbstractModel):
                %(only)s
             """,
             columns=columns,
+            state=_tiering_state("p", company),
             key=key,
             only=_only(SQL("p.id"), ids),
         )
-        prior = self._frame(query, PARTNER_PRIOR_COLUMNS).join(self._read_schedules(company, ids))
+        prior = self._frame(query, [*PARTNER_PRIOR_COLUMNS, "tiering_state"])
+        prior = prior.join(self._read_schedules(company, ids))
         prior["tier_id"] = prior["tier_id"].astype("Int64")
         return prior
 
@@ -547,27 +659,40 @@ class CustomerTieringJob(models.AbstractModel):
 
     # ----------------------------------------------------------------- writes
 
-    def _write_changes(self, company, changed, prior):
-        """Store ``changed`` chunk by chunk, each chunk with its tier history,
-        so that an interrupted run leaves no tier without its history row."""
+    def _write_changes(self, company, changed, prior, mark_resources=False):
+        """Store ``changed`` chunk by chunk, each chunk with its tier history
+        (and, with ``mark_resources``, the marks of the customers it moved
+        whose new tier's resources are due), so that an interrupted run
+        leaves no tier without its history row or its resources."""
         Lock = self.env["customer.tiering.lock"]
         Lock._commit()  # the model fit, kept when a chunk is retried
         staged = _staging_frame(changed, prior)
         done = 0
         for chunk in _chunks(staged, CHUNK_SIZE):
-            Lock._run_batch(lambda chunk=chunk: self._write_chunk(company, chunk))
+            Lock._run_batch(lambda chunk=chunk: self._write_chunk(company, chunk, mark_resources))
             done += len(chunk)
             self.env["ir.cron"]._notify_progress(done=done, remaining=len(staged) - done)
         self.env["res.partner"].invalidate_model([*STORED_COLUMNS, *SCHEDULE_COLUMNS, "tier_locked", "tier_lock_until"])
         self.env["customer.tiering.schedule"].invalidate_model()
 
-    def _write_chunk(self, company, chunk):
+    def _write_chunk(self, company, chunk, mark_resources=False):
         self._stage(chunk)
         self._update_partners(company)
         self._update_schedules(company)
         self._unlock_expired(company)
         self._log_history(company)
         self._track_in_chatter()
+        if mark_resources:
+            self._mark_tier_resources(company)
+
+    def _mark_tier_resources(self, company):
+        """Mark the chunk's customers moved from one tier to another: their
+        new tier's resources are applied after the chunks (``_apply_tier_resources``)."""
+        moved = SQL(
+            "SELECT s.id, TRUE FROM customer_tiering_stage s "
+            "WHERE s.moved AND s.old_tier_id IS NOT NULL AND s.tier_id IS NOT NULL"
+        )
+        self.env["customer.tiering.schedule"]._upsert(company, moved, ["tier_resources_pending"])
 
     def _stage(self, chunk):
         """Load a chunk into a temporary table with COPY: one round trip, and
@@ -583,7 +708,11 @@ class CustomerTieringJob(models.AbstractModel):
         self.env.cr._obj.copy_expert("COPY customer_tiering_stage FROM STDIN WITH (FORMAT csv)", buffer)
 
     def _update_partners(self, company):
-        """One UPDATE per chunk; child contacts get their entity's values."""
+        """Two UPDATEs per chunk: the entities, then their child contacts,
+        which get their entity's values. An entity whose tier or lock is no
+        longer what the run read (a manager set a lock meanwhile) is left
+        as it is, and out of the chunk's history: the change scheduled its
+        review, by the next run."""
         key = str(company.id)
         assignments = SQL(", ").join(
             SQL(
@@ -597,10 +726,28 @@ class CustomerTieringJob(models.AbstractModel):
         self.env.cr.execute(
             SQL(
                 """
+            WITH updated AS (
+                UPDATE res_partner p
+                   SET %(assignments)s, write_uid = %(uid)s, write_date = (now() AT TIME ZONE 'UTC')
+                  FROM customer_tiering_stage s
+                 WHERE p.id = s.id AND s.partner_changed AND (s.old_state IS NULL OR %(state)s = s.old_state)
+             RETURNING p.id
+            )
+            DELETE FROM customer_tiering_stage s
+             WHERE s.partner_changed AND NOT EXISTS (SELECT 1 FROM updated u WHERE u.id = s.id)
+            """,
+                assignments=assignments,
+                state=_tiering_state("p", company),
+                uid=self.env.uid,
+            )
+        )
+        self.env.cr.execute(
+            SQL(
+                """
             UPDATE res_partner p
                SET %(assignments)s, write_uid = %(uid)s, write_date = (now() AT TIME ZONE 'UTC')
               FROM customer_tiering_stage s
-             WHERE p.commercial_partner_id = s.id AND s.partner_changed
+             WHERE p.commercial_partner_id = s.id AND p.id <> s.id AND s.partner_changed
             """,
                 assignments=assignments,
                 uid=self.env.uid,

@@ -19,6 +19,10 @@ class CustomerTieringSchedule(models.Model):
     # What res.partner shows as its tiering_review_date and dormancy_date.
     review_date = fields.Date(string="Next Review", readonly=True)
     dormancy_date = fields.Date(string="Due to Sleep On", readonly=True)
+    tier_resources_pending = fields.Boolean(
+        readonly=True,
+        help="The customer moved to another tier, whose salesperson and pricelist are still to be applied.",
+    )
 
     _sql_constraints = [
         ("partner_company_uniq", "unique(partner_id, company_id)", "A customer has one schedule per company."),
@@ -33,6 +37,13 @@ class CustomerTieringSchedule(models.Model):
                 "ALTER TABLE %s SET (autovacuum_vacuum_scale_factor = 0.01, autovacuum_analyze_scale_factor = 0.01)",
                 SQL.identifier(self._table),
             )
+        )
+        create_index(
+            self.env.cr,
+            f"{self._table}_company_tier_resources_pending_index",
+            self._table,
+            ["company_id"],
+            where="tier_resources_pending",
         )
         # The incremental run reads the reviews due, the care job a range of dormancy days.
         for fname in ("review_date", "dormancy_date"):

@@ -1,5 +1,5 @@
 from odoo import api, fields, models
-from odoo.exceptions import AccessError
+from odoo.exceptions import AccessError, ValidationError
 from odoo.tools import SQL, create_index
 
 from ..engine import tiering
@@ -323,11 +323,9 @@ class ResPartner(models.Model):
 
     @api.model
     def _reset_storage(self):
-        """PostgreSQL's own storage settings back, and the salesperson index
-        gone, when the add-on goes."""
+        """PostgreSQL's own storage settings back when the add-on goes."""
         options = SQL(", ").join(SQL.identifier(name) for name in STORAGE_OPTIONS)
         self.env.cr.execute(SQL("ALTER TABLE res_partner RESET (%s)", options))
-        self.env.cr.execute(SQL("DROP INDEX IF EXISTS %s", SQL.identifier(SALESPERSON_INDEX)))
 
     # ------------------------------------------------------------ sync & guard
 
@@ -394,10 +392,26 @@ class ResPartner(models.Model):
         if PROTECTED_FIELDS & vals.keys() and not self.env.su and not self.env.user.has_group(MANAGER_GROUP):
             raise AccessError(self.env._("Only Customer Tiering managers can change tiers and tier locks."))
 
+    def _check_tier_company(self, vals):
+        """A tier written for the current company is one of its own tiers."""
+        if vals.get("tier_id"):
+            tier = self.env["customer.tier"].sudo().browse(vals["tier_id"])
+            if tier.company_id != self.env.company:
+                raise ValidationError(
+                    self.env._(
+                        "The tier %(tier)s belongs to %(tier_company)s: a customer's tier in %(company)s must be one "
+                        "of %(company)s's tiers.",
+                        tier=tier.display_name,
+                        tier_company=tier.company_id.name,
+                        company=self.env.company.name,
+                    )
+                )
+
     @api.model_create_multi
     def create(self, vals_list):
         for vals in vals_list:
             self._check_tiering_write(vals)
+            self._check_tier_company(vals)
         return super().create(vals_list)
 
     def write(self, vals):
@@ -405,6 +419,7 @@ class ResPartner(models.Model):
             # A merge copies the merged partners' values: the tiering ones are the next run's to compute.
             vals = {field: value for field, value in vals.items() if field not in PROTECTED_FIELDS}
         self._check_tiering_write(vals)
+        self._check_tier_company(vals)
         if LOCK_FIELDS & vals.keys():
             # A lock set, moved or lifted is looked at by the next run, even an incremental one.
             today = fields.Date.context_today(self)

@@ -18,6 +18,8 @@ class CustomerReviewReport(models.AbstractModel):
     @api.model
     def _get_report_values(self, docids, data=None):
         partners = self.env["res.partner"].browse(docids).commercial_partner_id
+        # Its figures are read in SQL: each customer must be one the user may read, in this company.
+        partners.check_access("read")
         company = self.env.company
         first_month = fields.Date.context_today(self).replace(day=1) - relativedelta(months=MONTHS - 1)
         months = [first_month + relativedelta(months=offset) for offset in range(MONTHS)]

@@ -1,4 +1,5 @@
 from odoo import api, fields, models
+from odoo.exceptions import AccessError
 from odoo.tools import SQL
 
 from ..sql import company_value, customer_sales, purchase
@@ -11,9 +12,21 @@ class TierSummaryReport(models.AbstractModel):
     _description = "Tier Summary Report"
 
     @api.model
+    def _check_company_access(self, company):
+        """The report is rendered for the company the client sends, from its
+        URL too: only for a user who reads the company's tiering settings,
+        in a company they are allowed in."""
+        company.ensure_one()
+        if not self.env.su and company not in self.env.user.company_ids:
+            raise AccessError(
+                self.env._("You are not allowed to see the Tier Summary of %(company)s.", company=company.name)
+            )
+        self.env["customer.tiering.config"].with_company(company)._for_companies(company).check_access("read")
+
     def _get_report_values(self, docids, data=None):
         wizard = self.env["customer.tier.summary.wizard"].browse(docids)
         company = self.env["res.company"].browse(data["company_id"]) if data else wizard.company_id
+        self._check_company_access(company)
         date_from = fields.Date.to_date(data["date_from"]) if data else wizard.date_from
         date_to = fields.Date.to_date(data["date_to"]) if data else wizard.date_to
         days = (date_to - date_from).days + 1

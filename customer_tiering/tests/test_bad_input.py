@@ -1,8 +1,10 @@
 from datetime import date
 from unittest.mock import patch
 
-from odoo.tests import freeze_time, tagged
+from odoo.exceptions import ValidationError
+from odoo.tests import Form, freeze_time, tagged
 
+from ..bounds import CONFIG_BOUNDS, POLICY_BOUNDS, TIER_BOUNDS
 from .common import TieringInvoiceCommon
 
 
@@ -122,3 +124,124 @@ class TestCompanyIsolation(TieringInvoiceCommon):
             action = self.config.with_company(self.company).action_reclassify()
         self.assertEqual(action["params"]["type"], "danger")
         self.assertIn("boom", action["params"]["message"])
+
+
+@tagged("post_install", "-at_install")
+@freeze_time("2026-07-01")
+class TestConcurrentLock(TieringInvoiceCommon):
+    """A manager who locks a customer while the run computes keeps the lock
+    and the tier: the run writes only what it read as it still is."""
+
+    def test_a_lock_set_during_the_run_survives(self):
+        customers = self.classified_customers({"Big": [(9000.0, "2026-05-01")], "Small": [(100.0, "2026-05-01")]})
+        big, small = customers["Big"], customers["Small"]
+        self.assertEqual((big.tier_id, small.tier_id), (self.tier_a, self.tier_c))
+        self.post_invoice(small, 50000.0, "2026-06-01")  # small would become A, big drop
+        Job = self.env.registry["customer.tiering.job"]
+        write_changes = Job._write_changes
+
+        def manager_locks_meanwhile(job, company, changed, prior, *args):
+            # what a manager's transaction commits after the run read the customers
+            big.write({"tier_locked": True, "tier_lock_until": "2026-12-31", "tier_id": self.tier_a.id})
+            small.write({"tier_locked": True, "tier_id": self.tier_b.id})
+            big.flush_recordset()
+            small.flush_recordset()
+            return write_changes(job, company, changed, prior, *args)
+
+        rows = len(self.history(big) | self.history(small))
+        with patch.object(Job, "_write_changes", manager_locks_meanwhile):
+            self.run_full()
+        self.assertEqual((big.tier_id, small.tier_id), (self.tier_a, self.tier_b), "the manager's tiers stay")
+        self.assertTrue(big.tier_locked and small.tier_locked)
+        self.assertEqual(len(self.history(big) | self.history(small)), rows + 1, "only the manager's move is logged")
+        self.run_full()
+        self.assertEqual((big.tier_id, small.tier_id), (self.tier_a, self.tier_b), "the locks hold")
+        self.assertEqual(small.revenue_total, 50100.0, "the next run writes the rest of the locked customer")
+
+
+@tagged("post_install", "-at_install")
+@freeze_time("2026-07-01")
+class TestSettingsFuzz(TieringInvoiceCommon):
+    """Every numeric setting and partner tiering field fed its boundary and
+    absurd values: a clear refusal, or a night that completes."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.customers = cls.classified_customers(
+            {"Big": [(9000.0, "2025-05-01"), (900.0, "2026-05-01")], "Small": [(100.0, "2026-06-01")]}
+        )
+
+    def night(self):
+        """The nightly crons, as their user runs them."""
+        self.run_full()
+        env = self.env(user=self.cron.user_id)
+        env["customer.loyalty.ledger"]._cron_loyalty()
+        env["customer.followup.job"]._cron_followup()
+        self.assertNotEqual(self.config.last_run_status, "failed", self.config.last_run_error)
+
+    def test_absurd_settings_are_refused_by_name(self):
+        for bounds, records in (
+            (CONFIG_BOUNDS, self.config),
+            (TIER_BOUNDS, self.tier_c),
+            (POLICY_BOUNDS, self.env["customer.service.policy"].search([], limit=1)),
+        ):
+            for fname, (lowest, highest) in bounds.items():
+                label = records._fields[fname]._description_string(self.env)
+                for value in (-1, -1e9, 1e9, highest * 2 + 1):
+                    if lowest <= value <= highest:
+                        continue
+                    with (
+                        self.subTest(field=fname, value=value),
+                        self.assertRaises(ValidationError) as refused,
+                        self.env.cr.savepoint(),
+                    ):
+                        records.write({fname: value})
+                    self.assertIn(label, str(refused.exception))
+
+    def test_every_setting_at_its_bounds_completes_a_night(self):
+        for end in (0, 1):
+            with self.subTest(end=end):
+                self.config.write(
+                    {
+                        fname: bounds[end]
+                        for fname, bounds in CONFIG_BOUNDS.items()
+                        if fname not in ("cutoff_a", "cutoff_b")
+                    }
+                )
+                self.tier_c.write(
+                    {fname: bounds[end] for fname, bounds in TIER_BOUNDS.items() if fname != "min_revenue"}
+                )
+                self.night()
+
+    def test_the_form_refuses_too(self):
+        with self.assertRaises(ValidationError), Form(self.config) as form:
+            form.window_months = 1_000_000_000
+
+    def test_partner_dates_at_the_ends_of_odoos_range(self):
+        big, small = self.customers["Big"], self.customers["Small"]
+        for lock_until, birthday in (
+            ("9999-12-31", "0001-01-01"),
+            ("0001-01-01", "9999-12-31"),
+            ("2028-02-29", "2000-02-29"),
+        ):
+            with self.subTest(lock_until=lock_until):
+                big.write({"tier_locked": True, "tier_lock_until": lock_until})
+                small.write({"birthday": birthday})
+                self.night()
+                self.env["customer.care.job"]._run_care(self.config, date(2027, 2, 28))
+
+    def test_import_of_a_lock_forever(self):
+        result = self.env["res.partner"].load(
+            ["name", "is_company", "tier_locked", "tier_lock_until"], [["Imported", "1", "1", "9999-12-31"]]
+        )
+        self.assertFalse(result["messages"], result["messages"])
+        imported = self.env["res.partner"].browse(result["ids"])
+        self.assertEqual(imported.tier_lock_until, date(9999, 12, 31))
+        newcomer = self.env["res.partner"].create({"name": "Newcomer", "is_company": True})
+        self.post_invoice(imported, 500.0, "2026-06-15")
+        self.post_invoice(newcomer, 500.0, "2026-06-15")
+        self.night()
+        self.assertTrue(newcomer.tier_id, "the night completes")
+        self.assertTrue(imported.tier_locked, "and the imported lock holds")
+        self.assertFalse(imported.tier_id)

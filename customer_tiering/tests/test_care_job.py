@@ -1,4 +1,5 @@
 from datetime import date, timedelta
+from unittest.mock import patch
 
 from dateutil.relativedelta import relativedelta
 
@@ -141,3 +142,44 @@ class TestCareJob(TieringInvoiceCommon):
         self.config.digest_mode = "activity"
         self.env["customer.followup.digest"]._send_digests(self.config, today + timedelta(days=7))
         self.assertEqual(self.seller.partner_id.activity_ids.user_id, self.seller)
+
+    def test_a_killed_batch_leaves_no_touch_logged_without_its_activity(self):
+        """Each batch commits its log rows with its activities: here a batch is
+        a savepoint, the second one fails, the first one stays."""
+        second = self.env["res.partner"].create(
+            {"name": "Second Key Account", "is_company": True, "birthday": "1991-05-10", "user_id": self.seller.id}
+        )
+        second.tier_id = self.tier_a
+        Lock = self.env.registry["customer.tiering.lock"]
+        Followup = self.env.registry["customer.followup.job"]
+        insert = Followup._insert_activities
+        calls = []
+
+        def run_batch(lock, write):
+            with lock.env.cr.savepoint():
+                write()
+
+        def insert_activities(job, batch):
+            calls.append(batch)
+            if len(calls) == 2:
+                raise KeyboardInterrupt  # the worker killed in the second batch
+            return insert(job, batch)
+
+        killed = False
+        with (
+            patch("odoo.addons.customer_tiering.models.customer_followup_job.BATCH", 1),
+            patch.object(Lock, "_run_batch", run_batch),
+            patch.object(Followup, "_insert_activities", insert_activities),
+        ):
+            # not assertRaises: Odoo's rolls back all its block did, the first batch too
+            try:
+                self.job._care_birthdays(self.config, date(2026, 5, 7))
+            except KeyboardInterrupt:
+                killed = True
+        self.assertTrue(killed)
+        logged = self.env["customer.care.log"].search([("occasion", "=", "birthday")]).partner_id
+        self.assertEqual(len(logged), 1)
+        self.assertTrue(self.care_activities(logged), "the logged customer got the activity")
+        self.job._care_birthdays(self.config, date(2026, 5, 7))
+        for partner in (self.key_account, second):
+            self.assertEqual(len(self.care_activities(partner)), 1, "the next run completes, once each")

@@ -1,14 +1,18 @@
 import os
+import random
 import subprocess
 import sys
 import time
 from contextlib import contextmanager
+from datetime import timedelta
 from pathlib import Path
 
 import odoo
-from odoo import SUPERUSER_ID, api
+from odoo import SUPERUSER_ID, api, fields
 from odoo.tests import BaseCase, tagged
 from odoo.tools import SQL
+
+from odoo.addons.customer_tiering.models.res_partner import TIERING_FIELDS
 
 JOB_PROCESS = Path(__file__).with_name("job_process.py")
 CUSTOMERS = 20
@@ -228,6 +232,232 @@ class TestKillSafety(BaseCase):
         self.assertEqual(len(cards), CUSTOMERS)
         self.assert_completes("loyalty")
         self.assertEqual(self.points(), (per_document, cards), "a second run changed nothing")
+
+    def test_every_cron_killed_at_random_commits_ends_as_an_uninterrupted_run(self):
+        """Each nightly cron, in the order of a night, runs once uninterrupted;
+        what it did is undone, and it runs again, killed at a random commit
+        boundary several times, then to its end. The final state is the
+        uninterrupted run's: partner values, history rows, ledger,
+        activities, care log, digests (timestamps and ids aside)."""
+        rng = random.Random(20)
+        with self.cursor() as env:
+            self._seed_followups(env)
+        for job in ("reclassify", "loyalty", "followup", "digest"):
+            with self.subTest(job=job):
+                self.assert_completes(job)
+                reference = self.state(job)
+                self.assertTrue(all(reference), f"{job} did nothing to compare: {reference}")
+                self.undo(job)
+                for _kill in range(3):
+                    returncode, output = self.run_job(job, f"commit:{rng.randint(1, 4)}")
+                    self.assertIn(returncode, (0, -9), output[-3000:])
+                self.assert_completes(job)
+                self.assertEqual(self.state(job), reference)
+
+    def _seed_followups(self, env):
+        """A salesperson for the customers, a daily policy calling them, and
+        their birthdays: today (emails to C customers) and within the care
+        lead days (activities for A and B)."""
+        config = env["customer.tiering.config"]._for_companies(env.ref("base.main_company"))
+        Users = env["res.users"].with_context(active_test=False)
+        user = Users.search([("login", "=", "chaos_seller")]) or Users.create(
+            {"name": "Chaos Seller", "login": "chaos_seller", "email": "chaos@example.com"}
+        )
+        user.active = True  # deactivated at the end, not deleted
+        self.chaos_user = user.id
+        self.addCleanup(self._delete_seeded)
+        today = fields.Date.context_today(env["res.partner"])
+        partners = env["res.partner"].browse(self.partner_ids)
+        for index, partner in enumerate(partners):
+            day = today if index % 2 else today + timedelta(days=config.care_lead_days)
+            partner.write(
+                {
+                    "user_id": self.chaos_user,
+                    "email": f"chaos{index}@example.com",
+                    "birthday": day.replace(year=1990) if (day.month, day.day) != (2, 29) else day,
+                }
+            )
+        self.chaos_policy = (
+            env["customer.service.policy"]
+            .create(
+                {
+                    "name": "Chaos calls",
+                    "domain": repr([("id", "in", self.partner_ids)]),
+                    "cadence_days": 1,
+                    "assignee_rule": "fixed",
+                    "user_id": self.chaos_user,
+                }
+            )
+            .id
+        )
+
+    def _delete_seeded(self):
+        with self.cursor() as env:
+            user = env["res.users"].browse(self.chaos_user)
+            env.cr.execute(
+                SQL(
+                    """
+                    DELETE FROM mail_activity WHERE user_id = %(user)s;
+                    DELETE FROM customer_care_log WHERE partner_id = ANY(%(ids)s) OR partner_id = %(partner)s;
+                    DELETE FROM mail_mail WHERE email_to = %(email)s
+                        OR id IN (SELECT mail_mail_id FROM mail_mail_res_partner_rel
+                                   WHERE res_partner_id = ANY(%(ids)s));
+                    DELETE FROM customer_service_policy WHERE id = %(policy)s;
+                    """,
+                    user=user.id,
+                    partner=user.partner_id.id,
+                    ids=self.partner_ids,
+                    email=user.email_formatted,
+                    policy=self.chaos_policy,
+                )
+            )
+            user.active = False
+
+    def state(self, job):
+        """What ``job`` leaves, in terms that a second, identical run would
+        repeat: by customer position, without ids or timestamps."""
+        position = {partner_id: index for index, partner_id in enumerate(self.partner_ids)}
+        with self.cursor() as env:
+            rows = env.execute_query(self._state_query(job, env))
+        return tuple(sorted(((position.get(row[0], row[0]), *row[1:]) for row in rows), key=repr)), len(rows)
+
+    def _state_query(self, job, env):
+        ids = self.partner_ids
+        if job == "reclassify":
+            return SQL(
+                """
+                SELECT p.id, p.tier_id->%(key)s, p.revenue_total->%(key)s, p.lifecycle_stage->%(key)s,
+                       p.churn_risk_level->%(key)s, 'partner'
+                  FROM res_partner p WHERE p.id = ANY(%(ids)s)
+                 UNION ALL
+                SELECT h.partner_id, to_jsonb(h.old_tier_id), to_jsonb(h.new_tier_id), to_jsonb(h.reason), NULL, 'tier'
+                  FROM customer_tier_history h WHERE h.partner_id = ANY(%(ids)s)
+                 UNION ALL
+                SELECT h.partner_id, to_jsonb(h.old_stage), to_jsonb(h.new_stage), NULL, NULL, 'stage'
+                  FROM customer_lifecycle_history h WHERE h.partner_id = ANY(%(ids)s)
+                 UNION ALL
+                SELECT s.partner_id, to_jsonb(s.review_date), to_jsonb(s.dormancy_date), NULL, NULL, 'schedule'
+                  FROM customer_tiering_schedule s WHERE s.partner_id = ANY(%(ids)s)
+                """,
+                key=KEY,
+                ids=ids,
+            )
+        if job == "loyalty":
+            return SQL(
+                """
+                SELECT c.partner_id, h.points_kind, h.points_key, h.issued, h.used, h.points_date, c.points
+                  FROM loyalty_history h JOIN loyalty_card c ON c.id = h.card_id
+                 WHERE c.partner_id = ANY(%(ids)s)
+                """,
+                ids=ids,
+            )
+        user = env["res.users"].browse(self.chaos_user)
+        if job == "followup":
+            return SQL(
+                """
+                SELECT a.res_id, a.summary, a.date_deadline, a.service_policy_id IS NOT NULL, 'activity'
+                  FROM mail_activity a WHERE a.res_model = 'res.partner' AND a.res_id = ANY(%(ids)s)
+                 UNION ALL
+                SELECT l.partner_id, l.occasion, l.date, NULL, l.channel
+                  FROM customer_care_log l WHERE l.partner_id = ANY(%(ids)s)
+                 UNION ALL
+                SELECT r.res_partner_id, msg.subject, NULL, NULL, 'mail'
+                  FROM mail_mail m JOIN mail_mail_res_partner_rel r ON r.mail_mail_id = m.id
+                  JOIN mail_message msg ON msg.id = m.mail_message_id
+                 WHERE r.res_partner_id = ANY(%(ids)s)
+                """,
+                ids=ids,
+            )
+        return SQL(
+            """
+            SELECT l.partner_id, l.occasion, l.channel FROM customer_care_log l WHERE l.partner_id = %(partner)s
+             UNION ALL
+            SELECT NULL, msg.subject, 'mail'
+              FROM mail_mail m JOIN mail_message msg ON msg.id = m.mail_message_id
+             WHERE m.email_to = %(email)s
+            """,
+            partner=user.partner_id.id,
+            email=user.email_formatted,
+        )
+
+    def undo(self, job):
+        """Take back what ``job`` did, as if it never ran."""
+        with self.cursor() as env:
+            ids = self.partner_ids
+            config = env["customer.tiering.config"]._for_companies(env.ref("base.main_company"))
+            if job == "reclassify":
+                columns = [
+                    name
+                    for name in TIERING_FIELDS
+                    if name not in ("tier_locked", "tier_lock_reason", "tier_lock_until")
+                ]
+                env.cr.execute(
+                    SQL(
+                        """
+                        UPDATE res_partner SET %(reset)s WHERE id = ANY(%(ids)s);
+                        DELETE FROM customer_tier_history WHERE partner_id = ANY(%(ids)s);
+                        DELETE FROM customer_lifecycle_history WHERE partner_id = ANY(%(ids)s);
+                        DELETE FROM customer_tiering_schedule WHERE partner_id = ANY(%(ids)s);
+                        DELETE FROM mail_message WHERE model = 'res.partner' AND res_id = ANY(%(ids)s);
+                        """,
+                        reset=SQL(", ").join(
+                            SQL("%s = %s - %s", SQL.identifier(name), SQL.identifier(name), KEY) for name in columns
+                        ),
+                        ids=ids,
+                    )
+                )
+                config.write({"last_run": False, "last_full_run": False, "incremental_reference": False})
+            elif job == "loyalty":
+                env.cr.execute(
+                    SQL(
+                        """
+                        DELETE FROM loyalty_history
+                         WHERE card_id IN (SELECT id FROM loyalty_card WHERE partner_id = ANY(%(ids)s));
+                        DELETE FROM loyalty_card WHERE partner_id = ANY(%(ids)s);
+                        """,
+                        ids=ids,
+                    )
+                )
+                config.write(
+                    {
+                        "points_checked_since": False,
+                        "points_full_check": False,
+                        "points_expired_until": False,
+                        "points_cards_checked_since": False,
+                    }
+                )
+            else:
+                self._delete_seeded_outputs(env, job)
+
+    def _delete_seeded_outputs(self, env, job):
+        user = env["res.users"].browse(self.chaos_user)
+        if job == "followup":
+            env.cr.execute(
+                SQL(
+                    """
+                    DELETE FROM mail_activity WHERE res_model = 'res.partner' AND res_id = ANY(%(ids)s);
+                    DELETE FROM customer_care_log WHERE partner_id = ANY(%(ids)s);
+                    -- the emails' messages too, with their emails: the policies count them as touches
+                    DELETE FROM mail_message WHERE id IN (
+                        SELECT m.mail_message_id FROM mail_mail m
+                          JOIN mail_mail_res_partner_rel r ON r.mail_mail_id = m.id
+                         WHERE r.res_partner_id = ANY(%(ids)s));
+                    """,
+                    ids=self.partner_ids,
+                )
+            )
+        else:
+            env.cr.execute(
+                SQL(
+                    """
+                    DELETE FROM customer_care_log WHERE partner_id = %(partner)s;
+                    DELETE FROM mail_message WHERE id IN (SELECT mail_message_id FROM mail_mail
+                                                           WHERE email_to = %(email)s);
+                    """,
+                    partner=user.partner_id.id,
+                    email=user.email_formatted,
+                )
+            )
 
     def test_busy_partner_is_retried_not_fatal(self):
         """A salesperson saves a customer while the run updates it: the

@@ -123,3 +123,33 @@ class TestMigrations(TransactionCase):
         )
         self.env.cr.execute("SELECT description, points_note FROM loyalty_history WHERE id = %s", [earn])
         self.assertEqual(self.env.cr.fetchone(), (f"Invoice {invoice.name}", "legacy"), "no tier code on the portal")
+
+    def test_1_6_care_emails_name_the_caring_company(self):
+        birthday = self.env.ref("customer_tiering.mail_template_care_birthday")
+        occasion = self.env.ref("customer_tiering.mail_template_care_occasion")
+        old = "{{ user.company_id.email_formatted or user.email_formatted }}"
+        edited = "{{ 'care@example.com' }}"
+        self.env.cr.execute(
+            SQL(
+                """
+                UPDATE mail_template SET email_from = %s,
+                       body_html = jsonb_build_object('en_US', %s, 'zh_CN', %s) WHERE id = %s;
+                UPDATE mail_template SET email_from = %s WHERE id = %s;
+                """,
+                old,
+                '<p><t t-out="user.company_id.name">our company</t></p>',
+                '<p><t t-out="user.company_id.name">我们公司</t></p>',
+                birthday.id,
+                edited,
+                occasion.id,
+            )
+        )
+        self.env.invalidate_all()
+        _migration("18.0.1.6.0", "post-migrate")(self.env.cr, "18.0.1.5.0")
+        self.env.invalidate_all()
+        self.assertEqual(
+            birthday.email_from,
+            "{{ (ctx.get('care_company') or user.company_id).email_formatted or user.email_formatted }}",
+        )
+        self.assertIn("ctx.get('care_company')", birthday.with_context(lang="zh_CN").body_html)
+        self.assertEqual(occasion.email_from, edited, "an edited template is left alone")

@@ -6,7 +6,7 @@ from odoo.tests import TransactionCase, tagged
 from odoo.tools import SQL
 from odoo.tools.sql import table_exists
 
-from odoo.addons.customer_tiering import _post_init_hook, _uninstall_hook
+from odoo.addons.customer_tiering import FOREIGN_INDEXES, _post_init_hook, _uninstall_hook
 from odoo.addons.customer_tiering.models.loyalty_program import KEPT_LEDGER, KEPT_PROGRAMS, KEPT_TIER_CARDS
 from odoo.addons.customer_tiering.models.res_partner import SALESPERSON_INDEX
 
@@ -44,6 +44,44 @@ class TestReinstall(TransactionCase):
         self.assertEqual(partner.with_company(company).loyalty_points, 40.0)
         kept = json.loads(self.env["ir.config_parameter"].get_param(KEPT_PROGRAMS) or "{}")
         self.assertNotIn(str(company.id), kept, "a program is taken back once")
+
+    def test_uninstall_leaves_no_index_of_the_add_on(self):
+        """What the uninstall leaves of the add-on on other modules' tables:
+        after the hook, and the add-on's own columns and views dropped as
+        Odoo drops them, no index, storage setting or view of the add-on."""
+        own = self.env["ir.model.data"].search([("module", "=", "customer_tiering"), ("model", "=", "ir.model.fields")])
+        fields = (
+            self.env["ir.model.fields"]
+            .browse(own.mapped("res_id"))
+            .filtered(lambda field: field.store and field.modules == "customer_tiering")
+        )
+        tables = {"account_move", "sale_order", "res_partner", "loyalty_card", "loyalty_history"}
+        columns = [(self.env[field.model]._table, field.name) for field in fields]
+        views = [
+            model._table
+            for model in self.env.registry.values()
+            if model._module == "customer_tiering" and not model._auto and not model._abstract
+        ]
+        self.assertTrue(views)
+        self.env.flush_all()
+        _uninstall_hook(self.env)
+        for table, column in columns:
+            if table in tables:
+                self.env.cr.execute(
+                    SQL("ALTER TABLE %s DROP COLUMN %s CASCADE", SQL.identifier(table), SQL.identifier(column))
+                )
+        for view in views:
+            self.env.cr.execute(SQL("DROP VIEW IF EXISTS %s CASCADE", SQL.identifier(view)))
+        left = self.env.execute_query(
+            SQL("SELECT indexname, indexdef FROM pg_indexes WHERE tablename IN %s", tuple(tables))
+        )
+        theirs = [
+            name
+            for name, definition in left
+            if name in FOREIGN_INDEXES or any(word in name for word in ("tier", "points", "customer_", "salesperson"))
+        ]
+        self.assertEqual(theirs, [])
+        self.assertEqual(partner_reloptions(self.env), {})
 
     def test_a_kept_program_given_a_rule_hands_its_balances_to_a_new_one(self):
         company = self.env["res.company"].create({"name": "Customised Co"})

@@ -43,7 +43,8 @@ class TestTierResources(TieringInvoiceCommon):
         self.assertEqual(self.customer.tier_id, self.tier_b)
         self.assertEqual(self.customer.user_id, self.account_manager)
         self.assertEqual(self.customer.property_product_pricelist, self.pricelist_b)
-        self.assertIn("Resources of tier", self.customer.message_ids[0].body)
+        logged = self.customer.message_ids.filtered(lambda message: "Resources of tier" in message.body)
+        self.assertEqual(len(logged), 1, "the chatter says what was applied, once")
 
     def test_suggest_only(self):
         self.config.tier_resources_mode = "suggest"

@@ -1,8 +1,8 @@
 from datetime import date
 
 from odoo import fields
-from odoo.exceptions import ValidationError
-from odoo.tests import tagged
+from odoo.exceptions import AccessError, ValidationError
+from odoo.tests import new_test_user, tagged
 from odoo.tools import SQL
 
 from .common import TieringInvoiceCommon
@@ -72,3 +72,20 @@ class TestTierSummary(TieringInvoiceCommon):
     def test_period_must_be_ordered(self):
         with self.assertRaises(ValidationError):
             self.wizard.date_from = fields.Date.add(self.today, days=1)
+
+    def test_no_summary_of_a_company_the_user_is_not_in(self):
+        other = self.setup_other_company(name="Not Yours")["company"]
+        user = new_test_user(
+            self.env,
+            login="summary_reader",
+            groups="base.group_user,customer_tiering.group_customer_tiering_user",
+            company_id=self.company.id,
+            company_ids=[self.company.id],
+        )
+        data = {"company_id": other.id, "date_from": "2026-01-01", "date_to": str(self.today)}
+        wizard = self.wizard.with_user(user)
+        with self.assertRaises(AccessError):
+            self.env["ir.actions.report"].with_user(user)._render_qweb_html(REPORT, wizard.ids, data=data)
+        data["company_id"] = self.company.id
+        html, _format = self.env["ir.actions.report"].with_user(user)._render_qweb_html(REPORT, wizard.ids, data=data)
+        self.assertIn("Tier Summary", html.decode())

@@ -26,13 +26,14 @@ class MergePartnerAutomatic(models.TransientModel):
         with a history row."""
         locks = _strongest_locks(src_partners | dst_partner)
         kept = _company_values(dst_partner)
-        super()._update_reference_fields(src_partners, dst_partner)
+        result = super()._update_reference_fields(src_partners, dst_partner)
         _restore_company_values(dst_partner, kept)
         for company, lock in locks.items():
             dst_partner.sudo().with_company(company).with_context(tier_history_reason="merge")._keep_lock(lock)
+        return result
 
     def _update_values(self, src_partners, dst_partner):
-        super()._update_values(src_partners, dst_partner.with_context(customer_tiering_merge=True))
+        return super()._update_values(src_partners, dst_partner.with_context(customer_tiering_merge=True))
 
 
 def _tiering_columns(partner):
