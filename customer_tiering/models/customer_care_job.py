@@ -174,7 +174,15 @@ class CustomerCareJob(models.AbstractModel):
         log (``occasions``: {partner id: (occasion, day)}), in one committed
         transaction: a run killed between two batches leaves no customer
         logged who did not get the activity, and the next run creates those.
-        A customer logged already (by a concurrent run) gets none."""
+        A customer logged already (by a concurrent run) gets none. The
+        customers nobody can be assigned to get no activity: they are logged
+        at once, so that the next nights do not look at them again."""
+        with_activity = {vals["res_id"] for vals in values}
+        self._log_entries(
+            config,
+            [(partner_id, *occasion) for partner_id, occasion in occasions.items() if partner_id not in with_activity],
+            "activity",
+        )
 
         def keep(batch):
             entries = [(vals["res_id"], *occasions[vals["res_id"]]) for vals in batch]

@@ -115,7 +115,7 @@ STAGE_COLUMNS = {
     "moved": "bool",
     "partner_changed": "bool",
     "schedule_changed": "bool",
-    "old_state": "varchar",
+    "old_state": "int4",
 }
 
 
@@ -124,14 +124,21 @@ def _only(column, ids):
     return SQL("AND %s = ANY(%s)", column, ids) if ids is not None else SQL()
 
 
+def _current_entities(ids, moved):
+    """The customers ``ids`` an incremental run recomputes, a re-parented
+    customer's former entity replaced by its current one (``moved``)."""
+    return sorted({moved.get(partner_id, partner_id) for partner_id in ids})
+
+
 def _tiering_state(partner, company):
-    """The text of what a manager sets on the ``res_partner`` row ``partner``
+    """A hash of what a manager sets on the ``res_partner`` row ``partner``
     (an alias) in ``company``: its tier and lock. The run writes a customer
-    it read only while it is the text it read (a 'v', that a customer
-    without values still has some text)."""
+    it read only while it hashes to what it read: a number reads and stages
+    faster than the text, for a million customers."""
     key = str(company.id)
     return SQL(
-        "concat('v', %(p)s.tier_id->%(key)s, '|', %(p)s.tier_locked->%(key)s, '|', %(p)s.tier_lock_until->%(key)s)",
+        "hashtext(concat(%(p)s.tier_id->%(key)s, '|', %(p)s.tier_locked->%(key)s, '|', "
+        "%(p)s.tier_lock_until->%(key)s))",
         p=SQL.identifier(partner),
         key=key,
     )
@@ -163,7 +170,7 @@ def _staging_frame(changed, prior):
         old_tier_id=old,
         old_lifecycle_stage=prior["lifecycle_stage"].reindex(changed.index),
         moved=differs(new, old),
-        old_state=prior["tiering_state"].reindex(changed.index),
+        old_state=prior["tiering_state"].reindex(changed.index).astype("Int64"),
     )
     staged.index.name = "id"
     return staged[[name for name in STAGE_COLUMNS if name != "id"]]
@@ -197,9 +204,10 @@ class CustomerTieringJob(models.AbstractModel):
         today = fields.Date.context_today(self)
         since = self._oldest_transaction_start()
         reference = None if full or config._full_run_due(today) else config._incremental_reference()
-        ids = reference and self._affected(company, config, today)
+        moved = self._reparented(company)
+        ids = reference and _current_entities(self._affected(company, config, today), moved)
         window_start = today - relativedelta(months=config.window_months)
-        sales = self._read_sales(company, window_start, today, ids)
+        sales = self._read_sales(company, window_start, today, ids, moved)
         # A customer with sales is no prospect: only the others are looked at.
         prospects = self._read_prospects(company, ids and [pid for pid in ids if pid not in sales.index])
         sales = _append(sales.assign(prospect=False), prospects)
@@ -354,26 +362,29 @@ class CustomerTieringJob(models.AbstractModel):
 
     # ------------------------------------------------------------------ reads
 
-    def _read_sales(self, company, window_start, today, ids=None):
-        """Net untaxed company-currency sales per commercial partner (of ``ids`` only, when given)."""
+    def _read_sales(self, company, window_start, today, ids=None, moved=None):
+        """Net untaxed company-currency sales per commercial partner (of ``ids``
+        only, when given), re-parented customers' under their current entity
+        (``moved``: ``_reparented``, read when not given)."""
         self.env["account.move"].flush_model(
             ["commercial_partner_id", "company_id", "state", "move_type", "invoice_date", "amount_untaxed_signed"]
         )
         slices = self._id_slices(SQL("m.commercial_partner_id"), SALES_SLICES, ids)
         query = SQL(" UNION ALL ").join(self._sales_query(company, window_start, today, only) for only in slices)
         sales = self._frame(query, SALES_COLUMNS)
-        return self._follow_reparented(company, window_start, today, sales, ids)
+        moved = self._reparented(company) if moved is None else moved
+        return self._follow_reparented(company, window_start, today, sales, moved, ids)
 
-    def _follow_reparented(self, company, window_start, today, sales, ids=None):
+    def _follow_reparented(self, company, window_start, today, sales, moved, ids=None):
         """``sales`` with the sales of re-parented customers under their
         current entity. A document keeps the entity its partner had when it
         was posted: after *Create company* on an individual buyer, their old
         invoices still name the individual, now a contact. The entities
         concerned are read again, each with the documents of all the
-        partners it now stands for (of ``ids`` only, when given)."""
-        moved = self._reparented(company)
+        partners it now stands for (of ``ids`` only, when given: the
+        current entities, see ``_current_entities``)."""
         if ids is not None:
-            moved = {old: new for old, new in moved.items() if old in ids or new in ids}
+            moved = {old: new for old, new in moved.items() if new in ids}
         if not moved:
             return sales
         entities = sorted(set(moved.values()))
@@ -500,32 +511,39 @@ class CustomerTieringJob(models.AbstractModel):
         without invoices, that are its customers in the making: with a
         quotation or order of the company, or flagged as customers while
         buying from no other company (the flag is not per company: another
-        company's sale raises it too)."""
+        company's sale raises it too). The candidates are found first, as
+        before there were companies to tell apart: the other companies'
+        orders and sales are looked up for those only."""
         self.env["sale.order"].flush_model(["partner_id", "company_id", "state"])
         self.env["res.partner"].flush_model(["company_id", "customer_rank", "commercial_partner_id", "active"])
         query = SQL(
             """
-            SELECT p.id
-              FROM res_partner p
-             WHERE p.id = p.commercial_partner_id
-               AND p.active
-               AND (p.company_id IS NULL OR p.company_id = %(company)s)
-               AND (EXISTS (SELECT 1 FROM sale_order o
-                              JOIN res_partner c ON c.id = o.partner_id
-                             WHERE c.commercial_partner_id = p.id AND o.company_id = %(company)s
-                               AND o.state != 'cancel')
-                    OR (p.customer_rank > 0
-                        AND NOT EXISTS (SELECT 1 FROM sale_order o
-                                          JOIN res_partner c ON c.id = o.partner_id
-                                         WHERE c.commercial_partner_id = p.id AND o.company_id != %(company)s
-                                           AND o.state != 'cancel')
-                        AND NOT EXISTS (SELECT 1 FROM account_move m
-                                         WHERE m.commercial_partner_id = p.id AND m.company_id != %(company)s
-                                           AND %(sales)s)))
-               AND NOT EXISTS (
-                        SELECT 1 FROM account_move m
-                         WHERE m.commercial_partner_id = p.id AND m.company_id = %(company)s AND %(sales)s)
-               %(only)s
+            WITH ordered AS (
+                SELECT c.commercial_partner_id AS id
+                  FROM sale_order o JOIN res_partner c ON c.id = o.partner_id
+                 WHERE o.company_id = %(company)s AND o.state != 'cancel'
+            ), candidates AS MATERIALIZED (
+                SELECT p.id, p.id IN (SELECT id FROM ordered) AS ordered
+                  FROM res_partner p
+                 WHERE p.id = p.commercial_partner_id
+                   AND p.active
+                   AND (p.company_id IS NULL OR p.company_id = %(company)s)
+                   AND (COALESCE(p.customer_rank, 0) > 0 OR p.id IN (SELECT id FROM ordered))
+                   AND NOT EXISTS (
+                            SELECT 1 FROM account_move m
+                             WHERE m.commercial_partner_id = p.id AND m.company_id = %(company)s AND %(sales)s)
+                   %(only)s
+            )
+            SELECT c.id
+              FROM candidates c
+             WHERE c.ordered
+                OR (NOT EXISTS (SELECT 1 FROM sale_order o
+                                      JOIN res_partner oc ON oc.id = o.partner_id
+                                     WHERE oc.commercial_partner_id = c.id AND o.company_id != %(company)s
+                                       AND o.state != 'cancel')
+                    AND NOT EXISTS (SELECT 1 FROM account_move m
+                                     WHERE m.commercial_partner_id = c.id AND m.company_id != %(company)s
+                                       AND %(sales)s))
             """,
             company=company.id,
             sales=customer_sales("m"),

@@ -151,5 +151,8 @@ class TestMigrations(TransactionCase):
             birthday.email_from,
             "{{ (ctx.get('care_company') or user.company_id).email_formatted or user.email_formatted }}",
         )
-        self.assertIn("ctx.get('care_company')", birthday.with_context(lang="zh_CN").body_html)
+        [bodies] = self.env.execute_query(SQL("SELECT body_html FROM mail_template WHERE id = %s", birthday.id))[0]
+        self.assertEqual(
+            {lang: "ctx.get('care_company')" in body for lang, body in bodies.items()}, {"en_US": True, "zh_CN": True}
+        )
         self.assertEqual(occasion.email_from, edited, "an edited template is left alone")

@@ -1,10 +1,7 @@
-from xmlrpc.client import Fault
-
 from odoo.tests import HttpCase, new_test_user, tagged
 
-from odoo.addons.base.controllers.rpc import RPC_FAULT_CODE_ACCESS_ERROR, RPC_FAULT_CODE_WARNING
+from .test_rpc_matrix import DENIED, OK, REFUSED, RpcOutcomes
 
-OK, DENIED, REFUSED = "ok", "access error", "user error"
 ROLES = ("portal", "user", "salesperson", "tiering_user", "tiering_manager", "admin")
 GROUPS = {
     "portal": "base.group_portal",
@@ -52,9 +49,11 @@ MATRIX = [
 
 
 @tagged("post_install", "-at_install")
-class TestRpcCompanies(HttpCase):
+class TestRpcCompanies(RpcOutcomes, HttpCase):
     """What each role reads and writes over XML-RPC, in its own company and
     in the other."""
+
+    LOGIN_PREFIX = "mc_"
 
     @classmethod
     def setUpClass(cls):
@@ -97,24 +96,7 @@ class TestRpcCompanies(HttpCase):
         program = cls.env["loyalty.program"].create({"name": "Gift Cards", "program_type": "gift_card"})
         cls.gift_card = cls.env["loyalty.card"].create({"program_id": program.id, "points": 100.0})
 
-    def outcome(self, role, model, method, args):
-        login, password = f"mc_{role}", f"mc_{role}_pw"
-        uid = self.xmlrpc_common.authenticate(self.env.cr.dbname, login, password, {})
-        try:
-            self.xmlrpc_object.execute_kw(self.env.cr.dbname, uid, password, model, method, args)
-        except Fault as fault:
-            codes = {RPC_FAULT_CODE_ACCESS_ERROR: DENIED, RPC_FAULT_CODE_WARNING: REFUSED}
-            self.assertIn(fault.faultCode, codes, fault.faultString)
-            return codes[fault.faultCode]
-        return OK
-
     def test_every_role_in_both_companies(self):
         self.assertTrue(self.history_ours and self.history_theirs and self.policy_ours and self.policy_theirs)
         self.assertTrue(self.card_ours and self.card_theirs)
-        wrong = []
-        for model, method, arguments, expected in MATRIX:
-            for role, wanted in zip(ROLES, expected, strict=True):
-                got = self.outcome(role, model, method, arguments(self))
-                if got != wanted:
-                    wrong.append(f"{model}.{method}{arguments(self)[:1]} as {role}: {got}, expected {wanted}")
-        self.assertEqual(wrong, [])
+        self.assertEqual(self.wrong_outcomes(MATRIX, ROLES), [])

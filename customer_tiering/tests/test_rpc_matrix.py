@@ -110,8 +110,39 @@ CORE_OVERRIDES = {
 }
 
 
+class RpcOutcomes:
+    """What each role gets over XML-RPC, for a matrix of (model, method,
+    arguments as a function of the test, what each role gets): the users
+    are ``<LOGIN_PREFIX><role>``, with that and ``_pw`` as password."""
+
+    LOGIN_PREFIX = "rpc_"
+
+    def outcome(self, role, model, method, args):
+        """What ``role`` gets calling ``model.method(*args)`` over XML-RPC."""
+        login = f"{self.LOGIN_PREFIX}{role}"
+        password = f"{login}_pw"
+        uid = self.xmlrpc_common.authenticate(self.env.cr.dbname, login, password, {})
+        try:
+            self.xmlrpc_object.execute_kw(self.env.cr.dbname, uid, password, model, method, args)
+        except Fault as fault:
+            codes = {RPC_FAULT_CODE_ACCESS_ERROR: DENIED, RPC_FAULT_CODE_WARNING: REFUSED}
+            self.assertIn(fault.faultCode, codes, fault.faultString)
+            return codes[fault.faultCode]
+        return OK
+
+    def wrong_outcomes(self, matrix, roles):
+        """The rows of ``matrix`` where a role got other than it should."""
+        wrong = []
+        for model, method, arguments, expected in matrix:
+            for role, wanted in zip(roles, expected, strict=True):
+                got = self.outcome(role, model, method, arguments(self))
+                if got != wanted:
+                    wrong.append(f"{model}.{method}{arguments(self)[:1]} as {role}: {got}, expected {wanted}")
+        return wrong
+
+
 @tagged("post_install", "-at_install")
-class TestRpcMatrix(HttpCase):
+class TestRpcMatrix(RpcOutcomes, HttpCase):
     """Every public method and write of the add-on, through XML-RPC, as a
     plain user, a salesperson and a tiering manager."""
 
@@ -170,26 +201,8 @@ class TestRpcMatrix(HttpCase):
     def summary_id(self):
         return self.env["customer.tier.summary.wizard"].with_user(self.manager).create({}).id
 
-    def outcome(self, role, model, method, args):
-        """What ``role`` gets calling ``model.method(*args)`` over XML-RPC."""
-        login, password = f"rpc_{role}", f"rpc_{role}_pw"
-        uid = self.xmlrpc_common.authenticate(self.env.cr.dbname, login, password, {})
-        try:
-            self.xmlrpc_object.execute_kw(self.env.cr.dbname, uid, password, model, method, args)
-        except Fault as fault:
-            codes = {RPC_FAULT_CODE_ACCESS_ERROR: DENIED, RPC_FAULT_CODE_WARNING: REFUSED}
-            self.assertIn(fault.faultCode, codes, fault.faultString)
-            return codes[fault.faultCode]
-        return OK
-
     def test_every_role_gets_exactly_its_rights(self):
-        wrong = []
-        for model, method, arguments, expected in MATRIX:
-            for role, wanted in zip(ROLES, expected, strict=True):
-                got = self.outcome(role, model, method, arguments(self))
-                if got != wanted:
-                    wrong.append(f"{model}.{method} as {role}: {got}, expected {wanted}")
-        self.assertEqual(wrong, [])
+        self.assertEqual(self.wrong_outcomes(MATRIX, ROLES), [])
         self.assertEqual(self.partner.loyalty_points, 55.0, "only the manager's adjustment counted")
         self.assertEqual(self.entry.issued, 50.0, "no one changed the points entry")
 
