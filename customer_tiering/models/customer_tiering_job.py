@@ -726,11 +726,13 @@ class CustomerTieringJob(models.AbstractModel):
         self.env.cr._obj.copy_expert("COPY customer_tiering_stage FROM STDIN WITH (FORMAT csv)", buffer)
 
     def _update_partners(self, company):
-        """Two UPDATEs per chunk: the entities, then their child contacts,
-        which get their entity's values. An entity whose tier or lock is no
-        longer what the run read (a manager set a lock meanwhile) is left
-        as it is, and out of the chunk's history: the change scheduled its
-        review, by the next run."""
+        """One UPDATE per chunk: the entities and their child contacts, which
+        get their entity's values. A customer whose tier or lock is no
+        longer what the run read (a manager set a lock meanwhile, and the
+        ORM gave the entity's contacts the same) is left as it is, and out
+        of the chunk's history: the change scheduled its review, by the next
+        run. The check is on each updated row itself, so that PostgreSQL
+        makes it again on a row a concurrent transaction changed."""
         key = str(company.id)
         assignments = SQL(", ").join(
             SQL(
@@ -748,7 +750,8 @@ class CustomerTieringJob(models.AbstractModel):
                 UPDATE res_partner p
                    SET %(assignments)s, write_uid = %(uid)s, write_date = (now() AT TIME ZONE 'UTC')
                   FROM customer_tiering_stage s
-                 WHERE p.id = s.id AND s.partner_changed AND (s.old_state IS NULL OR %(state)s = s.old_state)
+                 WHERE p.commercial_partner_id = s.id AND s.partner_changed
+                   AND (s.old_state IS NULL OR %(state)s = s.old_state)
              RETURNING p.id
             )
             DELETE FROM customer_tiering_stage s
@@ -756,18 +759,6 @@ class CustomerTieringJob(models.AbstractModel):
             """,
                 assignments=assignments,
                 state=_tiering_state("p", company),
-                uid=self.env.uid,
-            )
-        )
-        self.env.cr.execute(
-            SQL(
-                """
-            UPDATE res_partner p
-               SET %(assignments)s, write_uid = %(uid)s, write_date = (now() AT TIME ZONE 'UTC')
-              FROM customer_tiering_stage s
-             WHERE p.commercial_partner_id = s.id AND p.id <> s.id AND s.partner_changed
-            """,
-                assignments=assignments,
                 uid=self.env.uid,
             )
         )

@@ -1,4 +1,5 @@
 from datetime import timedelta
+from unittest.mock import patch
 
 from odoo import fields
 from odoo.tests import new_test_user, tagged
@@ -73,3 +74,23 @@ class TestTierResources(TieringInvoiceCommon):
         self.run_cron()
         self.assertEqual(self.customer.tier_id, self.tier_c)
         self.assertEqual(self.customer.user_id, self.seller)
+
+    def test_a_run_killed_before_the_resources_leaves_them_to_the_next(self):
+        """The chunks committed the move, the worker died before applying the
+        resources: the move marked them due, and the next run applies them."""
+        self.config.tier_resources_mode = "auto"
+        Job = self.env.registry["customer.tiering.job"]
+        with patch.object(Job, "_apply_tier_resources", lambda job, config: None):
+            self.move_to_b()
+        self.assertEqual(self.customer.tier_id, self.tier_b)
+        self.assertEqual(self.customer.user_id, self.seller, "not applied yet")
+        schedule = self.env["customer.tiering.schedule"].search([("partner_id", "=", self.customer.id)])
+        self.assertTrue(schedule.tier_resources_pending)
+        self.run_cron()
+        self.customer.invalidate_recordset()
+        self.assertEqual(self.customer.user_id, self.account_manager)
+        self.assertEqual(self.customer.property_product_pricelist, self.pricelist_b)
+        self.assertFalse(schedule.tier_resources_pending)
+        self.run_cron()
+        logged = self.customer.message_ids.filtered(lambda message: "Resources of tier" in message.body)
+        self.assertEqual(len(logged), 1, "applied once")
