@@ -195,3 +195,34 @@ class TestTieringAccess(HttpCase):
             groups="sales_team.group_sale_salesman,customer_tiering.group_customer_tiering_user",
         )
         self.assertEqual(gift_card.with_user(seller).read(["code"])[0]["code"], gift_card.code, "Sales reads them")
+
+    def test_policies_show_their_stages_and_risk_levels(self):
+        """A policy's stages and risk levels are selection values, which Odoo
+        lets only administrators read: tiering users read those, no other."""
+        Selection = self.env["ir.model.fields.selection"]
+        stage = Selection.search([("field_id.model", "=", "res.partner"), ("field_id.name", "=", "lifecycle_stage")])
+        risk = Selection.search([("field_id.model", "=", "res.partner"), ("field_id.name", "=", "churn_risk_level")])
+        policy = self.env["customer.service.policy"].create(
+            {
+                "name": "Win back",
+                "cadence_days": 7,
+                "stage_ids": [(6, 0, stage[:1].ids)],
+                "risk_level_ids": [(6, 0, risk[-1:].ids)],
+            }
+        )
+        values = policy.stage_ids | policy.risk_level_ids
+        self.assertEqual(len(values), 2)
+        for login in ("tier_user", "tier_manager"):
+            with self.subTest(login=login):
+                [read] = self.rpc(login, f"{login}_pw", "customer.service.policy", "read", policy.ids, ["stage_ids"])
+                self.assertEqual(read["stage_ids"], policy.stage_ids.ids)
+                names = self.rpc(login, f"{login}_pw", "ir.model.fields.selection", "read", values.ids, ["name"])
+                self.assertEqual(len(names), len(values))
+        other = self.env["ir.model.fields.selection"].search([("field_id.name", "=", "type")], limit=1)
+        with self.assertRaises(Fault):
+            self.rpc("tier_user", "tier_user_pw", "ir.model.fields.selection", "read", other.ids, ["name"])
+        self.assertTrue(self.env.ref("base.user_admin").has_group("customer_tiering.group_customer_tiering_user"))
+        self.assertTrue(
+            self.env["ir.model.fields.selection"].with_user(self.env.ref("base.user_admin")).search_count([]) > 100,
+            "administrators still read every selection value",
+        )
