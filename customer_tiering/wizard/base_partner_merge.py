@@ -17,9 +17,9 @@ class MergePartnerAutomatic(models.TransientModel):
     def _update_reference_fields(self, src_partners, dst_partner):
         """Odoo's merge copies the merged partners' company-dependent values
         onto the survivor, in SQL, where it has none (with the reference
-        fields); then every stored
-        field, through a write that only tiering managers may make for the
-        tiering values (``_update_values``): a salesperson's merge failed.
+        fields); then every stored field, through a write that only tiering
+        managers may make for the tiering values (``_update_values``): a
+        salesperson's merge failed.
         The tiering values are not copied: the next run recomputes the
         survivor from all their sales. A lock, which no run recomputes, is
         kept: the strongest of the merged customers' locks, in each company,
@@ -30,6 +30,11 @@ class MergePartnerAutomatic(models.TransientModel):
         _restore_company_values(dst_partner, kept)
         for company, lock in locks.items():
             dst_partner.sudo().with_company(company).with_context(tier_history_reason="merge")._keep_lock(lock)
+        # The merge moves documents in SQL, unseen by the incremental runs: the survivor is reviewed next night.
+        Schedule = self.env["customer.tiering.schedule"].sudo()
+        today = fields.Date.context_today(self)
+        for config in self.env["customer.tiering.config"].sudo().search([]):
+            Schedule._review_on(dst_partner.commercial_partner_id.ids, config.company_id, today)
         return result
 
     def _update_values(self, src_partners, dst_partner):
