@@ -94,3 +94,21 @@ def points_eligible(move, start):
         move=SQL.identifier(move),
         start=start,
     )
+
+
+def company_partner(partner, company):
+    """The condition that makes the ``res_partner`` row ``partner`` (an alias)
+    one that ``company`` (a record) may see, as Odoo's record rule on
+    partners has it: the company's own, or shared. The jobs read as
+    superuser, past the rules: this keeps another company's customers out.
+    ``company_partner_domain`` is the same as a domain."""
+    return SQL(
+        "(%(p)s.company_id IS NULL OR %(p)s.company_id = %(company)s)",
+        p=SQL.identifier(partner),
+        company=company.id,
+    )
+
+
+def company_partner_domain(company):
+    """``company_partner`` as a domain on res.partner."""
+    return [("company_id", "in", [False, company.id])]

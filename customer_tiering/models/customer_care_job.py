@@ -5,7 +5,7 @@ from markupsafe import Markup, escape
 from odoo import api, models
 from odoo.tools import SQL
 
-from ..sql import company_value
+from ..sql import company_partner, company_partner_domain, company_value
 
 ACTIVE_STAGES = ("new", "active", "loyal", "reactivated")
 DEFAULT_WARNING_DAYS = 14
@@ -47,7 +47,7 @@ class CustomerCareJob(models.AbstractModel):
         entities = self.env["res.partner"].search(
             [
                 ("is_tiering_entity", "=", True),
-                ("company_id", "in", [False, config.company_id.id]),
+                *company_partner_domain(config.company_id),
                 ("tier_id", "!=", False),
             ]
         )
@@ -77,10 +77,10 @@ class CustomerCareJob(models.AbstractModel):
                 """
                 SELECT id FROM res_partner
                  WHERE active AND id = commercial_partner_id AND birthday IS NOT NULL
-                   AND (company_id IS NULL OR company_id = %s)
+                   AND %s
                    AND extract(month FROM birthday) = %s AND extract(day FROM birthday) = ANY(%s)
                 """,
-                config.company_id.id,
+                company_partner("res_partner", config.company_id),
                 day.month,
                 days,
             )

@@ -4,6 +4,7 @@ from odoo.tools.safe_eval import safe_eval
 from odoo.tools.translate import LazyTranslate
 
 from ..bounds import POLICY_BOUNDS, check_bounds
+from ..sql import company_partner_domain
 from ..translations import translate_field
 
 _lt = LazyTranslate(__name__)
@@ -126,7 +127,7 @@ class CustomerServicePolicy(models.Model):
         policy = self.with_company(self.company_id)
         domain = [
             ("is_tiering_entity", "=", True),
-            ("company_id", "in", [False, policy.company_id.id]),
+            *company_partner_domain(policy.company_id),
             *safe_eval(policy.domain or "[]"),
         ]
         if policy.tier_ids:

@@ -14,7 +14,7 @@ from odoo.tools import SQL, split_every
 
 from ..engine import btyd, frames, lifecycle, tiering
 from ..engine.frames import differs
-from ..sql import company_value, customer_documents, customer_sales, purchase
+from ..sql import company_partner, company_value, customer_documents, customer_sales, purchase
 
 _logger = logging.getLogger(__name__)
 
@@ -135,13 +135,8 @@ def _tiering_state(partner, company):
     (an alias) in ``company``: its tier and lock. The run writes a customer
     it read only while it hashes to what it read: a number reads and stages
     faster than the text, for a million customers."""
-    key = str(company.id)
-    return SQL(
-        "hashtext(concat(%(p)s.tier_id->%(key)s, '|', %(p)s.tier_locked->%(key)s, '|', "
-        "%(p)s.tier_lock_until->%(key)s))",
-        p=SQL.identifier(partner),
-        key=key,
-    )
+    values = [company_value(partner, name, company) for name in ("tier_id", "tier_locked", "tier_lock_until")]
+    return SQL("hashtext(concat_ws('|', %s, %s, %s))", *values)
 
 
 def _reference_state(result, settings, fit):
@@ -527,7 +522,7 @@ class CustomerTieringJob(models.AbstractModel):
                   FROM res_partner p
                  WHERE p.id = p.commercial_partner_id
                    AND p.active
-                   AND (p.company_id IS NULL OR p.company_id = %(company)s)
+                   AND %(visible)s
                    AND (COALESCE(p.customer_rank, 0) > 0 OR p.id IN (SELECT id FROM ordered))
                    AND NOT EXISTS (
                             SELECT 1 FROM account_move m
@@ -547,6 +542,7 @@ class CustomerTieringJob(models.AbstractModel):
             """,
             company=company.id,
             sales=customer_sales("m"),
+            visible=company_partner("p", company),
             only=_only(SQL("p.id"), ids),
         )
         self.env.cr.execute(query)
