@@ -80,18 +80,41 @@ ensure_postgres() {
 
 has_chromium() { command -v chromium >/dev/null || command -v chromium-browser >/dev/null || command -v google-chrome >/dev/null; }
 
-# Install Debian package $1 when command test $2 fails, as root on Debian/Ubuntu;
-# otherwise stop with message $3.
-ensure_package() {
+# Install Debian package $1 when command test $2 fails, as root on Debian/Ubuntu.
+install_package() {
   "$2" && return
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     log "installing $1"
-    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$1"; } >/dev/null 2>&1 || true
+    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$1"; } </dev/null >/dev/null 2>&1 || true
   fi
+}
+
+# install_package, else stop with message $3.
+ensure_package() {
+  install_package "$1" "$2"
   "$2" || die "$3"
 }
 
+# install_package, else warn with message $3 and go on.
+recommend_package() {
+  install_package "$1" "$2"
+  "$2" || log "warning: $3"
+}
+
 has_wkhtmltopdf() { command -v wkhtmltopdf >/dev/null; }
+has_fc_list() { command -v fc-list >/dev/null; }
+has_cjk_font() { has_fc_list && [ -n "$(fc-list :lang=zh 2>/dev/null)" ]; }
+has_pdftotext() { command -v pdftotext >/dev/null && command -v pdfinfo >/dev/null; }
+
+# What the PDF reports need: wkhtmltopdf, and a Chinese font, without which
+# wkhtmltopdf prints every Chinese character blank. $1 is ensure_package (stop
+# when missing) or recommend_package (warn).
+pdf_tools() {
+  "$1" wkhtmltopdf has_wkhtmltopdf "no wkhtmltopdf found: PDF reports need it (e.g. apt-get install wkhtmltopdf)."
+  "$1" fontconfig has_fc_list "no fc-list found: the Chinese font check needs it (e.g. apt-get install fontconfig)."
+  "$1" fonts-noto-cjk has_cjk_font \
+    "no Chinese font found: PDF reports print Chinese text blank without one (e.g. apt-get install fonts-noto-cjk)."
+}
 
 # The first start of a freshly installed Chromium builds its caches and can
 # outlast the 10 s Odoo waits for a browser, which then skips the tour: start
@@ -102,12 +125,14 @@ warm_chromium() {
   timeout 120 "$browser" --headless --no-sandbox --disable-gpu --dump-dom about:blank >/dev/null 2>&1 || true
 }
 
-# The browser tours need Chromium, the PDF reports wkhtmltopdf.
+# The browser tours need Chromium; the PDF reports wkhtmltopdf and a Chinese
+# font; the PDF tests read the PDFs back with poppler's pdftotext and pdfinfo.
 ensure_test_tools() {
   ensure_package chromium has_chromium "no Chromium found: the browser tours need it (e.g. apt-get install chromium)."
   warm_chromium
-  ensure_package wkhtmltopdf has_wkhtmltopdf \
-    "no wkhtmltopdf found: the PDF report tests need it (e.g. apt-get install wkhtmltopdf)."
+  pdf_tools ensure_package
+  ensure_package poppler-utils has_pdftotext \
+    "no pdftotext found: the PDF report tests read the PDFs with it (e.g. apt-get install poppler-utils)."
 }
 
 # Write an Odoo configuration for database $1 into file $2.

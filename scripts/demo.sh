@@ -3,6 +3,8 @@
 # then Odoo on http://localhost:8069 (login admin, password admin).
 source "$(dirname "$0")/common.sh"
 setup_all
+# The demo runs without PDFs, so a missing PDF tool is only a warning.
+pdf_tools recommend_package
 
 DB=${DEMO_DB:-customer_tiering_demo}
 PORT=${DEMO_PORT:-8069}

@@ -2,7 +2,11 @@
 
 Drives headless Chromium over the DevTools protocol: logs in as the demo
 manager, opens the dashboard, a key account's form and the customers at risk,
-and saves each as a PNG. Run by scripts/screenshots.sh against a running demo:
+and saves each as a PNG, first in English (screenshot_<name>.png), then with
+the manager working in Simplified Chinese (screenshot_<name>_zh.png); the
+manager's language is put back afterwards. Screens are opened from their menus,
+so that a renamed action still gets its screenshot. Run by
+scripts/screenshots.sh against a running demo:
 python scripts/screenshots.py URL DATABASE OUTPUT_DIR CHROMIUM
 """
 
@@ -22,6 +26,13 @@ LOGIN = PASSWORD = "manager"
 DEVTOOLS_PORT = 9333
 WINDOW = (1440, 900)
 SETTLE_SECONDS = 6
+#: (language, suffix of the file names)
+LANGUAGES = [("en_US", ""), ("zh_CN", "_zh")]
+#: (file name, menu whose action is shown)
+MENU_SCREENS = [
+    ("dashboard", "customer_tiering.customer_tiering_menu_dashboard"),
+    ("at_risk", "customer_tiering.customer_tiering_menu_at_risk"),
+]
 
 
 class Browser:
@@ -91,24 +102,67 @@ class Browser:
         self.process.wait()
 
 
-def key_account(url, database):
-    """The tier-A customer with the highest revenue, found over XML-RPC."""
-    uid = xmlrpc.client.ServerProxy(f"{url}/xmlrpc/2/common").authenticate(database, LOGIN, PASSWORD, {})
-    models = xmlrpc.client.ServerProxy(f"{url}/xmlrpc/2/object")
-    [partner] = models.execute_kw(
-        database,
-        uid,
-        PASSWORD,
-        "res.partner",
-        "search_read",
-        [[("tier_id.code", "=", "A"), ("is_company", "=", True)]],
-        {"fields": ["id"], "order": "revenue_total desc", "limit": 1},
+class Demo:
+    """The demo database over XML-RPC, as the manager."""
+
+    def __init__(self, url, database):
+        self.database = database
+        self.uid = xmlrpc.client.ServerProxy(f"{url}/xmlrpc/2/common").authenticate(database, LOGIN, PASSWORD, {})
+        self.models = xmlrpc.client.ServerProxy(f"{url}/xmlrpc/2/object")
+
+    def call(self, model, method, *args, **kwargs):
+        return self.models.execute_kw(self.database, self.uid, PASSWORD, model, method, list(args), kwargs)
+
+    def key_account(self):
+        """The tier-A customer with the highest revenue."""
+        [partner] = self.call(
+            "res.partner",
+            "search_read",
+            [("tier_id.code", "=", "A"), ("is_company", "=", True)],
+            fields=["id"],
+            order="revenue_total desc",
+            limit=1,
+        )
+        return partner["id"]
+
+    def language(self):
+        [user] = self.call("res.users", "read", [self.uid], fields=["lang"])
+        return user["lang"]
+
+    def set_language(self, lang):
+        self.call("res.users", "write", [self.uid], {"lang": lang})
+
+
+def open_menu(browser, url, xmlid):
+    """Opens the menu ``xmlid`` as the menu bar does, through the web
+    client's own menu service."""
+    browser.open(f"{url}/odoo")
+    browser.evaluate(
+        f"""(async () => {{
+            const menus = odoo.__WOWL_DEBUG__.root.env.services.menu;
+            await menus.selectMenu(menus.getAll().find((menu) => menu.xmlid === {json.dumps(xmlid)}));
+        }})()"""
     )
-    return partner["id"]
+    time.sleep(SETTLE_SECONDS)
+
+
+def capture_screens(browser, url, demo, output, suffix):
+    """The app page's screens in the manager's current language."""
+    screens = dict(MENU_SCREENS)
+    open_menu(browser, url, screens["dashboard"])
+    browser.capture(output / f"screenshot_dashboard{suffix}.png")
+    browser.open(f"{url}/odoo/contacts/{demo.key_account()}")
+    browser.evaluate("document.querySelector('.o_notebook a[name=customer_tiering]')?.click()")
+    time.sleep(2)
+    browser.capture(output / f"screenshot_partner_form{suffix}.png")
+    open_menu(browser, url, screens["at_risk"])
+    browser.capture(output / f"screenshot_at_risk{suffix}.png")
 
 
 def main(url, database, output, chromium):
     output = Path(output)
+    demo = Demo(url, database)
+    language = demo.language()
     with tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as profile:
         browser = Browser(chromium, profile)
         try:
@@ -119,15 +173,11 @@ def main(url, database, output, chromium):
                     document.querySelector('form').submit();"""
             )
             time.sleep(SETTLE_SECONDS)
-            browser.open(f"{url}/odoo/action-customer_tiering.customer_tiering_dashboard_action")
-            browser.capture(output / "screenshot_dashboard.png")
-            browser.open(f"{url}/odoo/contacts/{key_account(url, database)}")
-            browser.evaluate("document.querySelector('.o_notebook a[name=customer_tiering]').click()")
-            time.sleep(2)
-            browser.capture(output / "screenshot_partner_form.png")
-            browser.open(f"{url}/odoo/action-customer_tiering.res_partner_action_at_risk")
-            browser.capture(output / "screenshot_at_risk.png")
+            for lang, suffix in LANGUAGES:
+                demo.set_language(lang)
+                capture_screens(browser, url, demo, output, suffix)
         finally:
+            demo.set_language(language)
             browser.close()
 
 

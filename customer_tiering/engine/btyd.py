@@ -172,6 +172,16 @@ def churn_risk(model, horizon, x, t_x, T):
     return (1 - alive) + alive * quiet
 
 
+def expected_interval(model, x, t_x):
+    """Days between purchases at the customer's expected purchase rate while
+    alive, ``(alpha + t_x) / (r + x)``: the company's Gamma prior on the
+    purchase rate updated with the customer's own ``x`` repeat purchases up to
+    the last one (``t_x``). A one-time buyer gets the company's typical
+    interval ``alpha / r``; a regular buyer about its own mean interval."""
+    x, t_x = _arrays(x, t_x)
+    return (model.alpha + t_x) / (model.r + x)
+
+
 def gamma_gamma_log_likelihood(params, x, m):
     """Per-customer Gamma-Gamma log-likelihood of the mean spend ``m`` over ``x`` repeat purchases."""
     p, q, gamma = params
@@ -248,6 +258,13 @@ def _interval(x, t_x, company_interval):
     return np.where(x > 0, np.maximum(t_x / np.maximum(x, 1), 1.0), max(company_interval, 1.0))
 
 
+def heuristic_interval(x, t_x, company_interval):
+    """Fallback expected interval: the customer's own mean interval between
+    purchase days, the company median for one-time buyers."""
+    x, t_x = _arrays(x, t_x)
+    return _interval(x, t_x, company_interval)
+
+
 def heuristic_churn_risk(horizon, x, t_x, T, company_interval):
     """Fallback P(no purchase in the next ``horizon`` days), with purchases of
     a live customer arriving at its usual pace: the same form as the model's."""
@@ -319,6 +336,7 @@ class Prediction:
                 "churn_risk": risk,
                 "expected_purchases": expected(expected_days),
                 "clv_predicted": discounted_value(expected, value, settings.clv_months, settings.annual_discount),
+                "expected_interval": self.expected_interval(x, t_x),
             },
             index=summary.index,
         )
@@ -328,6 +346,13 @@ class Prediction:
         if self.count_model is None:
             return heuristic_p_alive(x, t_x, T, self.interval), heuristic_churn_risk(horizon, x, t_x, T, self.interval)
         return p_alive(self.count_model, x, t_x, T), churn_risk(self.count_model, horizon, x, t_x, T)
+
+    def expected_interval(self, x, t_x):
+        """Each customer's expected days between purchases (see
+        ``expected_interval``): the yardstick of its risk level."""
+        if self.count_model is None:
+            return heuristic_interval(x, t_x, self.interval)
+        return expected_interval(self.count_model, x, t_x)
 
     def to_state(self):
         """The fit without the scores, as JSON-ready values."""
@@ -356,8 +381,8 @@ def _plain(value):
 
 
 def predict(summary, settings, expected_days=90):
-    """``p_alive``, ``churn_risk``, expected purchases over ``expected_days``
-    and discounted CLV per customer, from a fitted model when the company has
+    """``p_alive``, ``churn_risk``, expected purchases over ``expected_days``,
+    discounted CLV and the expected interval between purchases per customer, from a fitted model when the company has
     enough repeat customers and the fits converge, else from the heuristic.
 
     ``summary`` has ``x``, ``t_x``, ``T`` (days), ``m`` (mean net spend of the

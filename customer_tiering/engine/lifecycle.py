@@ -1,5 +1,6 @@
 """Lifecycle stages (潜在 → 新 → 活跃 → 忠诚 → 沉睡 → 流失, and 回流) and churn
-risk levels, vectorised over a company's customers."""
+risk levels relative to each customer's own rhythm, vectorised over a
+company's customers."""
 
 from dataclasses import dataclass
 
@@ -18,6 +19,11 @@ POTENTIAL, NEW, ACTIVE, LOYAL, SLEEPING, CHURNED, REACTIVATED = (
     "reactivated",
 )
 LOW, MEDIUM, HIGH = "low", "medium", "high"
+RISK_LEVELS = (LOW, MEDIUM, HIGH)
+#: Customers still buying, whose rhythm the risk level watches (Customers at Risk).
+BUYING_STAGES = (NEW, ACTIVE, LOYAL, REACTIVATED)
+#: Customers who stopped buying, for a win-back (the Win-back list and policy).
+LAPSED_STAGES = (SLEEPING, CHURNED)
 
 
 @dataclass(frozen=True)
@@ -29,18 +35,54 @@ class StageSettings:
     churned_p_alive: float = 0.2
     churned_days: int = 365
     reactivated_days: int = 90
+    #: Thresholds on P(stopped) = 1 - P(alive).
     risk_medium: float = 0.5
     risk_high: float = 0.8
+    #: The share of its interval by which a purchase is late when the customer
+    #: is about to sleep (the settings' "Sleeping When Overdue By").
+    overdue_share: float = 0.5
+    #: Intervals since the last purchase from which the risk is medium: the next purchase is due.
+    overdue_medium: float = 1.0
+
+    @property
+    def overdue_high(self):
+        """Intervals since the last purchase from which the risk is high:
+        the next purchase is late by the sleeping share."""
+        return self.overdue_medium + self.overdue_share
 
 
-def risk_levels(churn_risk, settings):
-    """low / medium / high from the churn risk thresholds; NA without a risk."""
-    levels = np.select(
-        [churn_risk >= settings.risk_high, churn_risk >= settings.risk_medium, churn_risk.notna()],
-        [HIGH, MEDIUM, LOW],
-        default="",
-    )
-    return pd.Series(levels, index=churn_risk.index, dtype="object").replace("", None)
+def overdue(days_since_last, interval):
+    """How many of its own expected intervals a customer has been silent:
+    below 1 its next purchase is not due yet."""
+    return np.asarray(days_since_last, dtype="float64") / np.asarray(interval, dtype="float64")
+
+
+def _risk_ranks(p_alive, overdue_ratio, settings):
+    """0 (low), 1 (medium) or 2 (high) per customer, -1 without a score: the
+    worse of the rhythm (how overdue) and P(stopped) = 1 - P(alive)."""
+    p_alive = np.asarray(p_alive, dtype="float64")
+    overdue_ratio = np.asarray(overdue_ratio, dtype="float64")
+    stopped = 1 - p_alive
+    high = (overdue_ratio >= settings.overdue_high) | (stopped >= settings.risk_high)
+    medium = (overdue_ratio >= settings.overdue_medium) | (stopped >= settings.risk_medium)
+    ranks = np.where(high, 2, np.where(medium, 1, 0))
+    return np.where(np.isnan(p_alive) | np.isnan(overdue_ratio), -1, ranks)
+
+
+def risk_levels(p_alive, overdue_ratio, settings):
+    """low / medium / high relative to the customer's own rhythm (docs/risk.md):
+
+    * high: silent for ``overdue_high`` of its expected intervals (1.5 by
+      default: the next purchase is late by the sleeping share), or
+      P(stopped) of at least ``risk_high`` (80%);
+    * medium: silent for ``overdue_medium`` interval (1: the next purchase
+      is due), or P(stopped) of at least ``risk_medium`` (50%);
+    * low otherwise; NA without a score (never bought).
+
+    ``p_alive`` and ``overdue_ratio`` are Series on the same index."""
+    ranks = _risk_ranks(p_alive, overdue_ratio, settings)
+    levels = np.array([None, *RISK_LEVELS], dtype="object")[ranks + 1]
+    return pd.Series(levels, index=p_alive.index, dtype="object")
 
 
 def stages(customers, prior, settings, today):
@@ -120,10 +162,11 @@ def band_changes(fit, summary, settings, horizon_days, days):
     """Per customer, the first of the next ``days`` days on which its churn
     risk level or P(alive) band (sleeping, churned) changes, under ``fit``."""
     x, t_x, T = (summary[column].to_numpy(dtype="float64") for column in ("x", "t_x", "T"))
+    interval = fit.expected_interval(x, t_x)  # time alone does not change it
 
     def bands(later):
-        alive, risk = fit.alive_and_risk(x, t_x, T + later, horizon_days)
-        risk_band = np.searchsorted([settings.risk_medium, settings.risk_high], risk, side="right")
+        alive, _risk = fit.alive_and_risk(x, t_x, T + later, horizon_days)
+        risk_band = _risk_ranks(alive, overdue(T + later - t_x, interval), settings)
         alive_band = np.searchsorted([settings.churned_p_alive, settings.sleeping_p_alive], alive, side="left")
         return risk_band * 3 + alive_band
 

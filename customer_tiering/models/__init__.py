@@ -1,5 +1,6 @@
 from . import (
     account_move,
+    base,
     customer_care_date,
     customer_care_job,
     customer_care_log,
@@ -15,6 +16,7 @@ from . import (
     customer_tiering_job,
     customer_tiering_lock,
     customer_tiering_schedule,
+    ir_module_module,
     loyalty_card,
     loyalty_history,
     loyalty_program,

@@ -92,25 +92,25 @@ class CustomerCareJob(models.AbstractModel):
         reached that way: an email address and no opt-out for emails."""
         partners = partners.with_company(config.company_id).filtered(lambda p: p.tier_id.care_channel == channel)
         if channel == "email":
-            partners = partners.filtered(lambda p: p.email and not p.is_blacklisted)
+            partners = self._emailable(partners)
         return partners
+
+    @api.model
+    def _emailable(self, partners):
+        """The ``partners`` an email may go to: with an address, and not on
+        the blacklist (those who opted out of emails)."""
+        return partners.filtered(lambda p: p.email and not p.is_blacklisted)
 
     def _touch(self, config, partners, occasion, day, channel, label):
         """``label(lang)`` names the occasion in a language: emails go out in
         the customer's, activities in the cron user's."""
         if channel == "email":
-            partners = self._log(config, partners, occasion, day, channel)
-            if not partners:
-                return
             template = self.env.ref(
                 "customer_tiering.mail_template_care_birthday"
                 if occasion == "birthday"
                 else "customer_tiering.mail_template_care_occasion"
             )
-            # The company that cares, not the sending user's main company.
-            template = template.with_context(care_company=config.company_id)
-            for lang, group in partners.grouped("lang").items():
-                template.with_context(care_occasion=label(lang)).send_mail_batch(group.ids)
+            self._send_logged(config, partners, occasion, day, template, lambda lang: {"care_occasion": label(lang)})
         else:
             occasion_name = label(self.env.lang)
             self._create_care_activities(
@@ -121,6 +121,19 @@ class CustomerCareJob(models.AbstractModel):
                 day,
                 self.env._("Care touch for %(occasion)s on %(date)s.", occasion=occasion_name, date=day),
             )
+
+    def _send_logged(self, config, partners, occasion, day, template, context_of=None):
+        """Log the email touches of ``partners`` for ``occasion`` and send
+        ``template`` to those not logged for it yet, grouped by language
+        (``context_of(lang)``: the template's context for them); returns
+        them. The care job's greetings and the email follow-ups of the
+        service policies go out this way."""
+        partners = self._log(config, partners, occasion, day, "email")
+        # The company that cares, not the sending user's main company.
+        template = template.with_context(care_company=config.company_id)
+        for lang, group in partners.grouped("lang").items():
+            template.with_context(**(context_of(lang) if context_of else {})).send_mail_batch(group.ids)
+        return partners
 
     def _log(self, config, partners, occasion, day, channel):
         """Log the touches; returns the partners not touched for it yet."""

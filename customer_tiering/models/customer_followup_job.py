@@ -3,6 +3,7 @@ from collections import defaultdict
 from datetime import datetime, timedelta
 from itertools import product
 
+import numpy as np
 from markupsafe import Markup, escape
 
 from odoo import api, fields, models
@@ -19,11 +20,18 @@ CONVERSATION_TYPES = ("mail.mail_activity_data_call", "mail.mail_activity_data_m
 BLOCKED = [("sale_warn", "!=", "block"), ("invoice_warn", "!=", "block")]
 #: What the activities read of their customers (see _fetch_partners).
 ACTIVITY_PARTNER_FIELDS = ["name", "complete_name", "user_id", "tier_id", "lifecycle_stage"]
+#: A customer due for longer than this is part of a backlog (never touched,
+#: a new policy, the first night): its follow-up is spread over the cadence
+#: rather than added to everyone else's on the same day.
+BACKLOG_DAYS = 7
+#: Knuth's multiplicative hash: consecutive partner ids land on days spread over the cycle.
+SPREAD_MULTIPLIER = 2654435761
 
 
 class CustomerFollowupJob(models.AbstractModel):
-    """The nightly follow-up job: one open activity per customer and policy
-    when its last touch is older than the policy's cadence."""
+    """The nightly follow-up job: when a customer's last touch is older than
+    a policy's cadence, an activity for a person or an email sent at once;
+    one follow-up per customer at a time, of the policy first in sequence."""
 
     _name = "customer.followup.job"
     _description = "Customer Follow-up Job"
@@ -42,45 +50,114 @@ class CustomerFollowupJob(models.AbstractModel):
         self.env["customer.tiering.lock"]._run_companies("followup", configs, run)
 
     def _run_policies(self, policies, today):
-        """Create the due activities of ``policies``, of the current company;
-        returns how many. The (salesperson, tier) pairs its customers can
-        have are read once for all of them."""
+        """Follow up the customers due under ``policies``, of the current
+        company; returns how many activities and emails. A customer due
+        under several policies gets the follow-up of the first in sequence
+        only, and its note names the others; a customer with an open
+        follow-up of any policy gets no new activity. The (salesperson, tier)
+        pairs its customers can have are read once for all of them."""
         if not policies:
             return 0
         pairs = self._pairs()
-        return sum(self._run_policy(policy, pairs, today) for policy in policies)
+        matches = defaultdict(list)  # {entity id: [(policy, assignee, last touch)]}, first policy first
+        ordered = policies.sorted(lambda policy: (policy.sequence, policy.id))
+        for policy in ordered:
+            for partner_id, user, last_touch in self._due(policy, pairs, today):
+                matches[partner_id].append((policy, user, last_touch))
+        chosen = defaultdict(list)  # {policy: [(entity id, assignee, last touch, other policies)]}
+        for partner_id, found in matches.items():
+            policy, user, last_touch = found[0]
+            chosen[policy].append((partner_id, user, last_touch, [other for other, *_rest in found[1:]]))
+        done = 0
+        for policy in ordered:
+            rows = sorted(chosen.get(policy, []), key=lambda row: row[0])
+            if policy.action == "email":
+                done += self._send_emails(policy, rows, today)
+            else:
+                done += self._schedule_activities(policy, rows, today)
+        return done
 
-    def _run_policy(self, policy, pairs, today):
-        """Create the policy's due activities; returns how many. Only the
-        customers someone can be assigned to and who have no open activity
-        of the policy have their touches looked up."""
+    def _due(self, policy, pairs, today):
+        """(entity id, assignee, last touch) of the customers due under
+        ``policy`` tonight: not touched for longer than its cadence. An
+        activity needs someone to assign it to, and a customer with no open
+        follow-up; an email an address, and only the customers it reaches.
+        A backlog of emails goes out spread over the cadence (``_spread``)."""
         Partner = self.env["res.partner"].with_company(policy.company_id)
-        assignees = self._assignees(policy, pairs)
         customers = Partner._search(policy._customer_domain() + BLOCKED)
-        candidates = self._candidates(policy, customers, assignees) if assignees else []
+        by_email = policy.action == "email"
+        assignees = {} if by_email else self._assignees(policy, pairs)
+        if by_email:
+            candidates = self._candidates(policy, customers)
+        else:
+            candidates = self._candidates(policy, customers, assignees) if assignees else []
         last_touch = self._last_touch(policy, [partner_id for partner_id, *_pair in candidates])
         due = [row for row in candidates if _days_since(last_touch.get(row[0]), today) > policy.cadence_days]
-        partners = self._fetch_partners(Partner.browse([partner_id for partner_id, *_pair in due]))
+        _logger.info("Follow-up policy %s: %d customers to check, %d due", policy.name, len(candidates), len(due))
+        if not by_email:
+            return [
+                (partner_id, assignees[salesperson, tier], last_touch.get(partner_id))
+                for partner_id, salesperson, tier in due
+            ]
+        offsets, backlog = self._spread(policy, [row[0] for row in due], last_touch, today)
+        today_ids = [row[0] for row, offset, late in zip(due, offsets, backlog, strict=True) if not late or not offset]
+        reachable = self.env["customer.care.job"]._emailable(Partner.browse(today_ids))
+        return [(partner_id, None, last_touch.get(partner_id)) for partner_id in reachable.ids]
+
+    def _spread(self, policy, partner_ids, last_touch, today):
+        """Per customer of ``partner_ids``, the days from ``today`` to its own
+        day in the policy's cycle, and whether it is part of a backlog: due
+        for more than ``BACKLOG_DAYS``, or never touched. On a policy's first
+        night every matched customer is due at once: each gets its follow-up
+        on its own day instead, a hash of its id modulo the cadence, so that
+        a 30-day cadence gives about a thirtieth of them each day. The day
+        depends on the customer alone: a re-run puts it on the same day."""
+        cadence = policy.cadence_days
+        ids = np.asarray(partner_ids, dtype="int64")
+        # the hash's high bits scaled to the cadence: consecutive ids fall evenly over the days
+        slots = (ids * SPREAD_MULTIPLIER) % 2**32 * cadence >> 32
+        offsets = (slots - today.toordinal()) % cadence
+        since = np.array([_days_since(last_touch.get(partner_id), today) for partner_id in partner_ids], dtype=float)
+        return offsets.tolist(), (since - cadence > BACKLOG_DAYS).tolist()
+
+    def _schedule_activities(self, policy, rows, today):
+        """Create the policy's activities for ``rows`` (see
+        ``_run_policies``); returns how many. A backlog is spread over the
+        cadence; a customer just due gets the policy's due-in days."""
+        Partner = self.env["res.partner"].with_company(policy.company_id)
+        partners = self._fetch_partners(Partner.browse([row[0] for row in rows]))
+        offsets, backlog = self._spread(policy, partners.ids, {row[0]: row[2] for row in rows}, today)
         texts = {}
-        values = [
-            self._activity_values(
-                policy, partner, assignees[salesperson, tier], last_touch.get(partner.id), today, texts
-            )
-            for partner, (_id, salesperson, tier) in zip(partners, due, strict=True)
-        ]
+        values = []
+        for partner, (_id, user, last_touch, others), offset, late in zip(
+            partners, rows, offsets, backlog, strict=True
+        ):
+            deadline = today + timedelta(days=offset if late else policy.deadline_days)
+            values.append(self._activity_values(policy, partner, user, last_touch, today, texts, others, deadline))
         self._create_activities(values)
-        _logger.info(
-            "Follow-up policy %s: %d customers to check, %d activities", policy.name, len(candidates), len(values)
-        )
+        _logger.info("Follow-up policy %s: %d activities", policy.name, len(values))
         return len(values)
 
+    def _send_emails(self, policy, rows, today):
+        """Send the policy's email template to the customers of ``rows``,
+        logged as their touch of the day (``customer.care.job._send_logged``:
+        a re-run or a concurrent run sends nothing twice); returns how many."""
+        config = self.env["customer.tiering.config"].sudo()._for_companies(policy.company_id)
+        partners = self.env["res.partner"].with_company(policy.company_id).browse([row[0] for row in rows])
+        sent = self.env["customer.care.job"]._send_logged(
+            config, partners, _email_occasion(policy, today), today, policy.mail_template_id
+        )
+        _logger.info("Follow-up policy %s: %d emails", policy.name, len(sent))
+        return len(sent)
+
     # ------------------------------------------------------------ due customers
-    def _candidates(self, policy, customers, assignees):
+    def _candidates(self, policy, customers, assignees=None):
         """(entity id, salesperson id, tier id) of the customers among
-        ``customers`` (a query) whose (salesperson, tier) has an assignee and
-        that have no open activity of the policy, in id order; 0 for none.
-        The conditions go into the policy's own query, so that its domain
-        (an id range, a tier, a stage) picks the rows to read."""
+        ``customers`` (a query), in id order; 0 for none. With ``assignees``
+        (for activities): only those whose (salesperson, tier) has one and
+        that have no open follow-up of any policy, one at a time. The
+        conditions go into the policy's own query, so that its domain (an id
+        range, a tier, a stage) picks the rows to read."""
         self.env["mail.activity"].flush_model()
         self.env["res.partner"].flush_model(["user_id", "tier_id"])
         partner = SQL.identifier(customers.table)
@@ -89,27 +166,26 @@ class CustomerFollowupJob(models.AbstractModel):
             "COALESCE(%s, 0)",
             self.env["res.partner"]._company_value_sql("tier_id", policy.company_id, customers.table),
         )
-        customers.add_where(
-            SQL(
-                "(%s, %s) IN (SELECT * FROM unnest(%s::int[], %s::int[]))",
-                salesperson,
-                tier,
-                [salesperson_id for salesperson_id, _tier in assignees],
-                [tier_id for _salesperson, tier_id in assignees],
+        if assignees is not None:
+            customers.add_where(
+                SQL(
+                    "(%s, %s) IN (SELECT * FROM unnest(%s::int[], %s::int[]))",
+                    salesperson,
+                    tier,
+                    [salesperson_id for salesperson_id, _tier in assignees],
+                    [tier_id for _salesperson, tier_id in assignees],
+                )
             )
-        )
-        customers.add_where(
-            SQL(
-                """
-                NOT EXISTS (SELECT 1 FROM mail_activity a
-                             WHERE a.res_model = 'res.partner' AND a.res_id = %(partner)s.id AND a.active
-                               AND a.service_policy_id = %(policy)s AND a.activity_type_id = %(type)s)
-                """,
-                partner=partner,
-                policy=policy.id,
-                type=policy.activity_type_id.id,
+            customers.add_where(
+                SQL(
+                    """
+                    NOT EXISTS (SELECT 1 FROM mail_activity a
+                                 WHERE a.res_model = 'res.partner' AND a.res_id = %(partner)s.id AND a.active
+                                   AND a.service_policy_id IS NOT NULL)
+                    """,
+                    partner=partner,
+                )
             )
-        )
         customers.order = SQL("%s.id", partner)
         return self.env.execute_query(customers.select(SQL("%s.id", partner), salesperson, tier))
 
@@ -117,7 +193,8 @@ class CustomerFollowupJob(models.AbstractModel):
     def _last_touch(self, policy, partner_ids):
         """{entity id: date of its last touch}: a done activity of the policy's
         type or a call or meeting, a message or email sent to the customer or
-        one of its contacts, or a posted invoice, from one grouped query.
+        one of its contacts, an email of the policy (its care log), or a
+        posted invoice, from one grouped query.
         The invoices are the last purchase the tiering run stored, and those
         written since that run looked: not every invoice of every customer."""
         self.env["mail.message"].flush_model()
@@ -125,6 +202,7 @@ class CustomerFollowupJob(models.AbstractModel):
             ["commercial_partner_id", "invoice_date", "state", "move_type", "write_date"]
         )
         self.env["res.partner"].flush_model(["last_purchase_date"])
+        self.env["customer.care.log"].flush_model()
         config = self.env["customer.tiering.config"].sudo()._for_companies(policy.company_id)
         touch_types = policy.activity_type_id.ids + [
             activity_type.id for xmlid in CONVERSATION_TYPES if (activity_type := self.env.ref(xmlid, False))
@@ -149,6 +227,10 @@ class CustomerFollowupJob(models.AbstractModel):
                      WHERE m.message_type IN ('comment', 'email_outgoing')
                        AND m.author_id IS DISTINCT FROM r.res_partner_id
                     UNION ALL
+                    SELECT log.partner_id, log.date FROM customer_care_log log
+                     WHERE log.partner_id = ANY(%(entities)s) AND log.company_id = %(company)s
+                       AND log.occasion LIKE %(emails)s
+                    UNION ALL
                     SELECT id, (%(last_purchase)s)::date FROM res_partner WHERE id = ANY(%(entities)s)
                     UNION ALL
                     SELECT m.commercial_partner_id, m.invoice_date
@@ -166,6 +248,7 @@ class CustomerFollowupJob(models.AbstractModel):
                 purchase=purchase("m"),
                 last_purchase=company_value(None, "last_purchase_date", policy.company_id),
                 since=config.last_run_since or datetime.min,
+                emails=_email_occasion(policy, None),
             )
         )
         return dict(rows)
@@ -237,12 +320,13 @@ class CustomerFollowupJob(models.AbstractModel):
         else ``last``: the first who is an active employee."""
         return _first_employee(first, partner.user_id, partner.tier_id.user_id, last)
 
-    def _activity_values(self, policy, partner, user, last_touch, today, texts):
+    def _activity_values(self, policy, partner, user, last_touch, today, texts, others=(), deadline=None):
         """``texts`` keeps the policy's texts per language (see
-        ``_policy_texts``) from one activity to the next."""
+        ``_policy_texts``) from one activity to the next. ``others``: the
+        other policies the customer is due under, named in the note."""
         if user.lang not in texts:
             texts[user.lang] = self._policy_texts(policy, user.lang)
-        policy, stages, tiers = texts[user.lang]
+        policy, stages, tiers, names = texts[user.lang]
         env = policy.env
         days = _days_since(last_touch, today)
         why = env._(
@@ -252,23 +336,34 @@ class CustomerFollowupJob(models.AbstractModel):
             stage=stages.get(partner.lifecycle_stage, "-"),
             touch=env._("last touch %(days)s days ago", days=days) if last_touch else env._("never touched"),
         )
+        note = (policy.note or Markup("")) + Markup("<p>%s</p>") % escape(why)
+        if others:
+            also = env._(
+                "Also due under %(policies)s: one follow-up at a time, and %(policy)s comes first.",
+                policies=", ".join(names.get(other.id) or other.name for other in others),
+                policy=policy.name,
+            )
+            note += Markup("<p>%s</p>") % escape(also)
         return self._partner_activity(
             partner,
             user,
             policy.summary or policy.name,
-            (policy.note or Markup("")) + Markup("<p>%s</p>") % escape(why),
-            today + timedelta(days=policy.deadline_days),
+            note,
+            deadline or today + timedelta(days=policy.deadline_days),
             activity_type=policy.activity_type_id,
             service_policy_id=policy.id,
         )
 
     def _policy_texts(self, policy, lang):
-        """The policy, the stage labels and the tier names in ``lang``."""
+        """The policy, the stage labels, the tier names and the company's
+        policy names in ``lang``."""
         policy = policy.with_context(lang=lang)
         stages = dict(self.env["res.partner"]._fields["lifecycle_stage"]._description_selection(policy.env))
         tiers = self.env["customer.tier"].with_context(lang=lang, active_test=False)
         tiers = tiers.search([("company_id", "=", policy.company_id.id)])
-        return policy, stages, {tier.id: tier.name for tier in tiers}
+        policies = policy.with_context(active_test=False).search([("company_id", "=", policy.company_id.id)])
+        names = {other.id: other.name for other in policies}
+        return policy, stages, {tier.id: tier.name for tier in tiers}, names
 
     @api.model
     def _partner_activity(self, partner, user, summary, note, deadline, activity_type=None, **extra):
@@ -384,6 +479,12 @@ def _html(note):
 
 def _first_employee(*candidates):
     return next((user for user in candidates if user and user.active and not user.share), None)
+
+
+def _email_occasion(policy, day):
+    """The care log's occasion of the policy's email of ``day``; of any day
+    (a LIKE pattern) without one."""
+    return f"policy:{policy.id}:{day.isoformat() if day else '%'}"
 
 
 def _days_since(day, today):

@@ -127,20 +127,22 @@ class CustomerLoyaltyLedger(models.AbstractModel):
             balances={cards[doc.company_id, doc.partner_id] for doc in pending if doc.move_type == "out_refund"},
         )
         outstanding = self._outstanding_credit_notes([doc.id for doc in reposted])
-        labels = self._earn_labels()
+        ledgers = {company_id: self._in_company_lang(config.company_id) for company_id, config in configs.items()}
+        labels = {company_id: ledger._earn_labels() for company_id, ledger in ledgers.items()}
         entries = []
         for doc in pending:
             config = configs[doc.company_id]
+            ledger = ledgers[doc.company_id]
             card_id = cards[doc.company_id, doc.partner_id]
             state = states[doc.id]
             if doc.move_type == "out_invoice":
-                entry = self._earn_entry(doc, config, card_id, labels)
+                entry = ledger._earn_entry(doc, config, card_id, labels[doc.company_id])
                 if state.cycle:
-                    self._less_what_is_held(entry, lots[state.card_id].held_by(doc.id) + outstanding[doc.id])
+                    ledger._less_what_is_held(entry, lots[state.card_id].held_by(doc.id) + outstanding[doc.id])
             elif doc.origin_id:
-                entry = self._refund_entry(doc, config, states[doc.origin_id], lots)
+                entry = ledger._refund_entry(doc, config, states[doc.origin_id], lots)
             else:
-                entry = self._return_entry(doc, config, card_id, lots[card_id])
+                entry = ledger._return_entry(doc, config, card_id, lots[card_id])
             # A credit note or a re-posting that takes or earns nothing is still counted.
             if entry and (entry.issued or entry.used or entry.kind in ("refund", "return") or state.cycle):
                 entry.key = f"post:{doc.id}:{state.cycle}"
@@ -202,7 +204,7 @@ class CustomerLoyaltyLedger(models.AbstractModel):
         names = dict(zip(moves.ids, moves.mapped("name"), strict=True))
         self._insert(
             [
-                self._void_entry(
+                self._in_company_lang(self.env["res.company"].browse(card_companies[state.card_id]))._void_entry(
                     move_id,
                     names[move_id],
                     state,
@@ -248,6 +250,13 @@ class CustomerLoyaltyLedger(models.AbstractModel):
             issued=self._points_for(doc, config),
             order_id=doc.id,
         )
+
+    def _in_company_lang(self, company):
+        """The ledger writing its descriptions in ``company``'s language: they
+        are stored, and read by the company's staff, whoever posted the
+        document or ran the job (an accountant, the nightly cron)."""
+        lang = company.partner_id.lang
+        return self.with_context(lang=lang) if lang and lang != self.env.lang else self
 
     def _earn_labels(self):
         """An invoice's description and internal note, translated once for a
@@ -733,7 +742,9 @@ class CustomerLoyaltyLedger(models.AbstractModel):
                 else SQL(),
             )
         )
-        description = self.env._("Points earned up to %(date)s expired", date=cutoff)
+        description = self._in_company_lang(config.company_id).env._(
+            "Points earned up to %(date)s expired", date=cutoff
+        )
         for chunk in split_every(CHUNK, [card_id for (card_id,) in candidates], list):
             self.env["customer.tiering.lock"]._run_batch(
                 lambda chunk=chunk: self._expire_cards(chunk, cutoff, today, description)

@@ -4,6 +4,7 @@ from odoo.tools.safe_eval import safe_eval
 from odoo.tools.translate import LazyTranslate
 
 from ..bounds import POLICY_BOUNDS, check_bounds
+from ..engine.lifecycle import LAPSED_STAGES
 from ..sql import company_partner_domain
 from ..translations import translate_field
 
@@ -17,12 +18,19 @@ ASSIGNEE_RULES = [
     ("tier_manager", "Tier account manager"),
 ]
 
-# name, tier code, risk level, activity type xml id, cadence, purchased within (days)
+FOLLOWUP_ACTIONS = [
+    ("activity", "Schedule an activity"),
+    ("email", "Send an email"),
+]
+
+# name, tier code, lifecycle stages, activity type or mail template xml id, cadence, purchased within (days),
+# sequence. The policy first in sequence wins when a customer matches several the same night: a lapsed
+# customer gets the win-back call rather than its tier's routine one. C customers are emailed, not called.
 DEFAULT_POLICIES = (
-    (_lt("A customers: monthly call"), "A", None, "mail.mail_activity_data_call", 30, 0),
-    (_lt("B customers: quarterly call"), "B", None, "mail.mail_activity_data_call", 90, 0),
-    (_lt("C customers: email every six months"), "C", None, "mail.mail_activity_data_email", 180, 0),
-    (_lt("Win-back: high churn risk"), None, "high", "mail.mail_activity_data_call", 30, 365),
+    (_lt("A customers: monthly call"), "A", (), "mail.mail_activity_data_call", 30, 0, 10),
+    (_lt("B customers: quarterly call"), "B", (), "mail.mail_activity_data_call", 90, 0, 10),
+    (_lt("C customers: email every six months"), "C", (), "customer_tiering.mail_template_followup", 180, 0, 10),
+    (_lt("Win-back: lapsed customers"), None, LAPSED_STAGES, "mail.mail_activity_data_call", 30, 365, 5),
 )
 
 
@@ -65,11 +73,25 @@ class CustomerServicePolicy(models.Model):
         help="Only customers whose last purchase is at most this many days old; 0: any.",
     )
     domain = fields.Char(string="Other Conditions", default="[]", help="Further conditions on the customer.")
+    action = fields.Selection(
+        FOLLOWUP_ACTIONS,
+        string="Follow Up By",
+        required=True,
+        default="activity",
+        help="Schedule an activity for a person, or send the email template at once: an email that can go "
+        "out by itself is never left to a person. Customers without an email address or who opted out of "
+        "emails get none.",
+    )
     activity_type_id = fields.Many2one(
         "mail.activity.type",
-        required=True,
         domain="[('res_model', 'in', [False, 'res.partner'])]",
         default=lambda self: self.env.ref("mail.mail_activity_data_call", raise_if_not_found=False),
+    )
+    mail_template_id = fields.Many2one(
+        "mail.template",
+        string="Email Template",
+        domain="[('model', '=', 'res.partner')]",
+        help="Sent to the customer, in the customer's language, when the follow-up is due.",
     )
     cadence_days = fields.Integer(
         string="Cadence (days)",
@@ -91,15 +113,31 @@ class CustomerServicePolicy(models.Model):
     deadline_days = fields.Integer(string="Due In (days)", default=7, help="Activities are due this many days after.")
     activity_count = fields.Integer(string="Open Follow-ups", compute="_compute_activity_count")
 
-    @api.constrains("cadence_days", "deadline_days", "purchased_within_days", "assignee_rule", "user_id", "domain")
+    @api.constrains(
+        "cadence_days",
+        "deadline_days",
+        "purchased_within_days",
+        "assignee_rule",
+        "user_id",
+        "domain",
+        "action",
+        "activity_type_id",
+        "mail_template_id",
+    )
     def _check_policy(self):
         check_bounds(self, POLICY_BOUNDS)
         for policy in self:
+            if policy.action == "activity" and not policy.activity_type_id:
+                raise ValidationError(self.env._("Choose the activity type of a policy that schedules activities."))
+            if policy.action == "email" and policy.mail_template_id.model != "res.partner":
+                raise ValidationError(
+                    self.env._("Choose the email template, on contacts, of a policy that sends emails.")
+                )
             if policy.cadence_days < 1:
                 raise ValidationError(self.env._("The cadence of a service policy must be at least one day."))
             if policy.deadline_days < 0 or policy.purchased_within_days < 0:
                 raise ValidationError(self.env._("Due-in and bought-within days cannot be negative."))
-            if policy.assignee_rule == "fixed" and not policy.user_id:
+            if policy.action == "activity" and policy.assignee_rule == "fixed" and not policy.user_id:
                 raise ValidationError(self.env._("Choose the user of a policy assigned to a fixed user."))
             try:
                 self.env["res.partner"].search_count(policy._customer_domain())
@@ -145,20 +183,18 @@ class CustomerServicePolicy(models.Model):
     def _create_defaults(self, companies):
         """The default policies of the method, for companies that have none."""
         with_policies = self.with_context(active_test=False).search([("company_id", "in", companies.ids)]).company_id
-        risk_high = self.env["ir.model.fields.selection"].search(
-            [("field_id.model", "=", "res.partner"), ("field_id.name", "=", "churn_risk_level"), ("value", "=", "high")]
-        )
         values = []
         for company in companies - with_policies:
             tiers = self.env["customer.tier"].search([("company_id", "=", company.id)])
-            for name, tier_code, risk, activity_type, cadence, within in DEFAULT_POLICIES:
+            for name, tier_code, stages, xmlid, cadence, within, sequence in DEFAULT_POLICIES:
                 values.append(
                     {
                         "name": name._translate("en_US"),
                         "company_id": company.id,
+                        "sequence": sequence,
                         "tier_ids": [(6, 0, tiers.filtered(lambda t, c=tier_code: t.code == c).ids)],
-                        "risk_level_ids": [(6, 0, risk_high.ids if risk else [])],
-                        "activity_type_id": self.env.ref(activity_type).id,
+                        "stage_ids": [(6, 0, self._stage_values(stages).ids)],
+                        **self._followup_by(xmlid),
                         "cadence_days": cadence,
                         "purchased_within_days": within,
                     }
@@ -167,6 +203,24 @@ class CustomerServicePolicy(models.Model):
         names = [name for _company in companies - with_policies for name, *_rest in DEFAULT_POLICIES]
         translate_field(self.env, policies, "name", names)
         return policies
+
+    @api.model
+    def _stage_values(self, stages):
+        """The selection values of the lifecycle ``stages``, as the stage filter holds them."""
+        if not stages:
+            return self.env["ir.model.fields.selection"]
+        return self.env["ir.model.fields.selection"].search(
+            [("field_id.model", "=", "res.partner"), ("field_id.name", "=", "lifecycle_stage"), ("value", "in", stages)]
+        )
+
+    @api.model
+    def _followup_by(self, xmlid):
+        """The values of a default policy that follows up by the activity
+        type or the mail template of ``xmlid``."""
+        record = self.env.ref(xmlid)
+        if record._name == "mail.template":
+            return {"action": "email", "mail_template_id": record.id, "activity_type_id": False}
+        return {"action": "activity", "activity_type_id": record.id}
 
     def action_view_activities(self):
         self.ensure_one()

@@ -4,6 +4,7 @@ from odoo.tools.translate import LazyTranslate
 
 from ..bounds import TIER_BOUNDS, check_bounds
 from ..translations import translate_field
+from .customer_tiering_config import METHODS
 
 # Default tier names are created in code, so they are translated lazily per language.
 _lt = LazyTranslate(__name__)
@@ -48,7 +49,8 @@ class CustomerTier(models.Model):
     )
     points_multiplier = fields.Float(
         default=1.0,
-        help="Loyalty points earned per point of the base rate: 2.0 earns twice as many points.",
+        help="Points earned per currency unit, times this: with the default points settings (1 point per unit, "
+        "100 points = 1 unit off), 1.0 gives 1% of purchases back and 2.0 gives 2%.",
     )
     user_id = fields.Many2one(
         "res.users",
@@ -80,6 +82,13 @@ class CustomerTier(models.Model):
         help="The salesperson is warned this many days before a customer of this tier counts as sleeping.",
     )
     partner_count = fields.Integer(string="Customers", compute="_compute_partner_count")
+    # The views show only the threshold the company's tiering method uses.
+    tiering_method = fields.Selection(
+        METHODS,
+        compute="_compute_tiering_method",
+        compute_sudo=True,
+        help="The method the company's tiering settings use.",
+    )
 
     _sql_constraints = [
         ("code_company_uniq", "unique(company_id, code)", "A tier code must be unique per company."),
@@ -96,6 +105,13 @@ class CustomerTier(models.Model):
         )
         for tier in self:
             tier.partner_count = counts.get(tier, 0)
+
+    @api.depends("company_id")
+    def _compute_tiering_method(self):
+        configs = self.env["customer.tiering.config"].search([("company_id", "in", self.company_id.ids)])
+        method_of = {config.company_id: config.method for config in configs}
+        for tier in self:
+            tier.tiering_method = method_of.get(tier.company_id, False)
 
     @api.model_create_multi
     def create(self, vals_list):

@@ -62,13 +62,19 @@ class CustomerTieringConfig(models.Model):
         string="Revenue Window (months)",
         required=True,
         default=12,
-        help="Length of the trailing window over which Window Revenue is summed.",
+        help="How many months back Recent Revenue counts: the revenue that places customers in tiers.",
     )
     cutoff_a = fields.Float(
-        string="A Cut-off", required=True, default=0.80, help="Share of revenue covered by A customers (0-1)."
+        string="A Cut-off",
+        required=True,
+        default=0.80,
+        help="Share of the revenue the A customers make up, best customers first, e.g. 80%.",
     )
     cutoff_b = fields.Float(
-        string="B Cut-off", required=True, default=0.95, help="Share of revenue covered by A and B customers (0-1)."
+        string="B Cut-off",
+        required=True,
+        default=0.95,
+        help="Share of the revenue the A and B customers make up together, e.g. 95%.",
     )
     demotion_grace_days = fields.Integer(
         string="Demotion Grace Period (days)",
@@ -97,18 +103,36 @@ class CustomerTieringConfig(models.Model):
     )
     clv_months = fields.Integer(string="CLV Horizon (months)", required=True, default=12)
     clv_discount_rate = fields.Float(string="CLV Annual Discount Rate", required=True, default=0.10)
-    risk_medium = fields.Float(string="Medium Risk From", required=True, default=0.5)
-    risk_high = fields.Float(string="High Risk From", required=True, default=0.8)
+    risk_medium = fields.Float(
+        string="Medium Risk From",
+        required=True,
+        default=0.5,
+        help="The risk is medium once the probability that the customer stopped buying reaches this, or once "
+        "its next purchase is due at its own usual interval.",
+    )
+    risk_high = fields.Float(
+        string="High Risk From",
+        required=True,
+        default=0.8,
+        help="The risk is high once the probability that the customer stopped buying reaches this, or once "
+        "its next purchase is late by the share set in Sleeping When Overdue By.",
+    )
     stage_new_days = fields.Integer(
         string="New For (days)", required=True, default=90, help="A one-time buyer is new this long."
     )
     stage_loyal_min_purchase_days = fields.Integer(string="Loyal: Purchase Days", required=True, default=10)
     stage_loyal_min_tenure_days = fields.Integer(string="Loyal: Tenure (days)", required=True, default=365)
     stage_sleeping_p_alive = fields.Float(
-        string="Sleeping At P(alive)", required=True, default=0.5, help="Sleeping at or below this P(alive)."
+        string="Sleeping At (still buying probability)",
+        required=True,
+        default=0.5,
+        help="A customer is sleeping once the probability that they still buy is at or below this.",
     )
     stage_churned_p_alive = fields.Float(
-        string="Churned At P(alive)", required=True, default=0.2, help="Churned at or below this P(alive)."
+        string="Churned At (still buying probability)",
+        required=True,
+        default=0.2,
+        help="A customer is churned once the probability that they still buy is at or below this.",
     )
     stage_churned_days = fields.Integer(
         string="Churned After (days)", required=True, default=365, help="Churned after this long without purchase."
@@ -366,7 +390,9 @@ class CustomerTieringConfig(models.Model):
             if not 0 < config.risk_medium < config.risk_high < 1:
                 raise ValidationError(self.env._("The risk thresholds must satisfy 0 < medium < high < 1."))
             if not 0 < config.stage_churned_p_alive < config.stage_sleeping_p_alive < 1:
-                raise ValidationError(self.env._("The P(alive) thresholds must satisfy 0 < churned < sleeping < 1."))
+                raise ValidationError(
+                    self.env._("The still-buying probability thresholds must satisfy 0 < churned < sleeping < 1.")
+                )
 
     def _check_tier_thresholds(self):
         """Bands and thresholds must fall strictly from the best tier down."""
@@ -472,6 +498,7 @@ class CustomerTieringConfig(models.Model):
             reactivated_days=self.stage_reactivated_days,
             risk_medium=self.risk_medium,
             risk_high=self.risk_high,
+            overdue_share=self.dormancy_overdue_share,
         )
 
     @api.model

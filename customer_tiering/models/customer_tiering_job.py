@@ -309,7 +309,12 @@ class CustomerTieringJob(models.AbstractModel):
             index=sales.index,
         )
         settings = config._stage_settings()
-        churn["churn_risk_level"] = lifecycle.risk_levels(churn["churn_risk"], settings)
+        # The level is relative to the customer's own rhythm, not to the churn horizon (docs/risk.md).
+        silent_days = (pd.Timestamp(today) - sales["last_purchase_date"]).dt.days
+        overdue = lifecycle.overdue(silent_days, scores["expected_interval"])
+        churn["churn_risk_level"] = lifecycle.risk_levels(
+            churn["p_alive"], pd.Series(overdue, index=sales.index), settings
+        )
         stages = lifecycle.stages(sales.join(churn[["p_alive", "churn_risk_level"]]), prior, settings, today)
         return churn.join(stages), fit
 
@@ -322,7 +327,8 @@ class CustomerTieringJob(models.AbstractModel):
 
     def _scores(self, config, fit, buyers, today):
         if fit is None or buyers.empty:
-            return pd.DataFrame(columns=["p_alive", "churn_risk", "expected_purchases", "clv_predicted"], dtype=float)
+            columns = ["p_alive", "churn_risk", "expected_purchases", "clv_predicted", "expected_interval"]
+            return pd.DataFrame(columns=columns, dtype=float)
         if fit.scores is not None:
             return fit.scores
         return fit.score(_btyd_summary(buyers, today), config._churn_settings())

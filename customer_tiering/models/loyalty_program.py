@@ -2,17 +2,26 @@ import json
 
 from odoo import Command, api, models
 from odoo.exceptions import ValidationError
-from odoo.tools import SQL
+from odoo.tools import SQL, format_amount
 from odoo.tools.sql import column_exists, table_exists
 from odoo.tools.translate import LazyTranslate
 
-from ..translations import translate_field
+from ..translations import installed_langs, translate_field, translate_untouched
 
 _lt = LazyTranslate(__name__)
 # pylint: disable=prefer-env-translation
 
 PROGRAM_NAME = _lt("Customer Rewards")
 POINT_NAME = _lt("Points")
+#: The default reward: each point is worth a hundredth of the currency (100
+#: points = 1 unit off), spent in steps of REWARD_STEP points. With 1 point
+#: per currency unit earned, times the tier multiplier (C 1.0 to A 2.0), a
+#: customer gets 1% to 2% of their purchases back. A fixed value per point,
+#: Odoo's "per point" discount, never a percentage of the order: what a
+#: point buys does not grow with the size of the order.
+POINT_VALUE = 0.01
+REWARD_STEP = 1000
+REWARD_DESCRIPTION = _lt("100 points = %(amount)s off the order, in steps of %(points)s points")
 #: {company id: program id} of the programs an uninstall left, for a reinstall to take back.
 KEPT_PROGRAMS = "customer_tiering.kept_programs"
 #: Tables no model owns, so an uninstall keeps them: the ledger columns of
@@ -224,10 +233,11 @@ class LoyaltyProgram(models.Model):
                         Command.create(
                             {
                                 "reward_type": "discount",
-                                "discount": 10,
-                                "discount_mode": "percent",
+                                "discount": POINT_VALUE,
+                                "discount_mode": "per_point",
                                 "discount_applicability": "order",
-                                "required_points": 100,
+                                "required_points": REWARD_STEP,
+                                "description": self._reward_description(company.currency_id, "en_US"),
                             }
                         )
                     ],
@@ -237,7 +247,39 @@ class LoyaltyProgram(models.Model):
         )
         for field, text in (("name", PROGRAM_NAME), ("portal_point_name", POINT_NAME)):
             translate_field(self.env, programs, field, [text] * len(programs))
+        programs._translate_default_rewards(installed_langs(self.env))
         return programs
+
+    @api.model
+    def _reward_description(self, currency, lang):
+        """The default reward's description in ``lang``: what 100 points buy."""
+        env = self.with_context(lang=lang).env
+        return REWARD_DESCRIPTION._translate(lang) % {
+            "amount": format_amount(env, 100 * POINT_VALUE, currency, lang_code=lang),
+            "points": f"{REWARD_STEP:,}",
+        }
+
+    def _translate_default_rewards(self, langs, overwrite=False):
+        """Describe the default rewards of these programs in ``langs``,
+        where they are still described as created (in English) and have no
+        description of their own in that language."""
+        for currency, programs in self.grouped("currency_id").items():
+            description = (
+                self._reward_description(currency, "en_US"),
+                {lang: self._reward_description(currency, lang) for lang in langs},
+            )
+            translate_untouched(programs.sudo().reward_ids, "description", [description], langs, overwrite)
+
+    @api.model
+    def _translate_tier_programs(self, langs, overwrite=False):
+        """The tiering points programs and their rewards in ``langs``, where
+        the user has changed neither their English names nor given them a
+        translation: a language installed after the add-on gets them too."""
+        configs = self.env["customer.tiering.config"].sudo().with_context(active_test=False).search([])
+        programs = configs.loyalty_program_id.sudo()
+        translate_untouched(programs, "name", [PROGRAM_NAME], langs, overwrite)
+        translate_untouched(programs, "portal_point_name", [POINT_NAME], langs, overwrite)
+        programs._translate_default_rewards(langs, overwrite)
 
     @api.constrains("program_type", "company_id")
     def _check_tier_program_type_and_company(self):

@@ -2,7 +2,7 @@ from odoo import api, fields, models
 from odoo.exceptions import AccessError, ValidationError
 from odoo.tools import SQL, create_index
 
-from ..engine import tiering
+from ..engine import lifecycle, tiering
 from ..sql import indexed_company_value
 from .customer_lifecycle_history import STAGES
 
@@ -25,6 +25,8 @@ TIERING_FIELDS = [
     "value_at_risk",
 ]
 RISK_LEVELS = [("low", "Low"), ("medium", "Medium"), ("high", "High")]
+#: The lifecycle stages of each buying status (Customers at Risk: buying; Win-back: lapsed).
+BUYING_STATUS_STAGES = {"buying": lifecycle.BUYING_STAGES, "lapsed": lifecycle.LAPSED_STAGES}
 LOCK_FIELDS = {"tier_locked", "tier_lock_until"}
 #: Only tiering managers may write these (the job writes with raw SQL).
 PROTECTED_FIELDS = set(TIERING_FIELDS)
@@ -106,11 +108,12 @@ class ResPartner(models.Model):
     )
     revenue_window = fields.Float(
         readonly=True,
-        string="Window Revenue",
+        string="Recent Revenue",
         company_dependent=True,
         index=False,
         digits="Account",
-        help="Net untaxed revenue over the trailing window set in the tiering settings.",
+        help="Net untaxed revenue over the last months set as the revenue window in the tiering settings "
+        "(12 by default).",
         groups=INTERNAL,
     )
     avg_order_value = fields.Float(
@@ -152,12 +155,13 @@ class ResPartner(models.Model):
         company_dependent=True, tracking=True, readonly=True, index=False, groups=INTERNAL
     )
     p_alive = fields.Float(
-        string="P(alive)",
+        string="Still Buying (probability)",
         company_dependent=True,
         readonly=True,
         index=False,
         aggregator="avg",
-        help="Probability that the customer has not silently left, from the company's fitted model.",
+        help="How likely the customer still buys from you rather than having silently left, "
+        "from the company's fitted model.",
         groups=INTERNAL,
     )
     churn_risk = fields.Float(
@@ -196,11 +200,28 @@ class ResPartner(models.Model):
         groups=INTERNAL,
     )
     value_at_risk = fields.Float(
+        string="Revenue at Risk",
         company_dependent=True,
         readonly=True,
         index=False,
         digits="Account",
-        help="Predicted CLV times churn risk: who to call first.",
+        help="The revenue expected from the customer that would be lost if they stop buying "
+        "(predicted CLV times churn risk): who to call first.",
+        groups=INTERNAL,
+    )
+    # What to do about a customer, from the stage and risk vocabularies of the
+    # engine: Customers at Risk lists those still buying, Win-back the lapsed.
+    buying_status = fields.Selection(
+        [("buying", "Still buying"), ("lapsed", "Stopped buying")],
+        compute="_compute_buying_status",
+        search="_search_buying_status",
+        help="Still buying: new, active, loyal or reactivated. Stopped buying: sleeping or churned.",
+        groups=INTERNAL,
+    )
+    suggested_action = fields.Char(
+        compute="_compute_suggested_action",
+        help="What to do next, from the customer's stage, its risk level against its own buying rhythm "
+        "and the days since its last purchase.",
         groups=INTERNAL,
     )
     # Kept in customer.tiering.schedule, whose rows move without rewriting the partner's.
@@ -264,6 +285,36 @@ class ResPartner(models.Model):
         for partner in self:
             last = partner.last_purchase_date
             partner.rfm_recency_days = (today - last).days if last else 0
+
+    @api.depends("lifecycle_stage")
+    @api.depends_context("company")
+    def _compute_buying_status(self):
+        status_of = {stage: status for status, stages in BUYING_STATUS_STAGES.items() for stage in stages}
+        for partner in self:
+            partner.buying_status = status_of.get(partner.lifecycle_stage, False)
+
+    def _search_buying_status(self, operator, value):
+        values = [value] if isinstance(value, str) else value
+        if operator not in ("=", "in") or not all(item in BUYING_STATUS_STAGES for item in values):
+            raise NotImplementedError(self.env._("Unsupported search on the buying status."))
+        return [("lifecycle_stage", "in", [stage for item in values for stage in BUYING_STATUS_STAGES[item]])]
+
+    @api.depends("lifecycle_stage", "churn_risk_level", "last_purchase_date")
+    @api.depends_context("company")
+    def _compute_suggested_action(self):
+        for partner in self:
+            days = partner.rfm_recency_days
+            if partner.lifecycle_stage in lifecycle.LAPSED_STAGES:
+                action = self.env._("Win back: no purchase for %(days)s days; call and ask what changed", days=days)
+            elif partner.lifecycle_stage not in lifecycle.BUYING_STAGES:
+                action = False
+            elif partner.churn_risk_level == lifecycle.HIGH:
+                action = self.env._("Call now: the next order is long overdue (%(days)s days)", days=days)
+            elif partner.churn_risk_level == lifecycle.MEDIUM:
+                action = self.env._("Check in: the next order is late (%(days)s days)", days=days)
+            else:
+                action = self.env._("Keep the usual rhythm")
+            partner.suggested_action = action
 
     @api.depends("commercial_partner_id")
     @api.depends_context("company")

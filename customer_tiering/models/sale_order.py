@@ -1,13 +1,77 @@
-from odoo import models
+from odoo import api, fields, models
 
 
 class SaleOrder(models.Model):
     _inherit = "sale.order"
 
+    # The customer's standing, for the salesperson writing the quotation: read
+    # from its commercial entity in the order's company, not stored (the
+    # nightly job moves tiers and points without touching the orders).
+    partner_tier_id = fields.Many2one(
+        "customer.tier",
+        string="Customer Tier",
+        compute="_compute_partner_tiering",
+        help="The customer's tier in the order's company.",
+    )
+    # The tier badge widget paints the badge in the record's ``tier_color``.
+    tier_color = fields.Integer(compute="_compute_partner_tiering")
+    partner_loyalty_points = fields.Float(
+        string="Points Balance",
+        digits=(16, 2),
+        compute="_compute_partner_tiering",
+        help="The points on the customer's card in the order's company's points program.",
+    )
+    tier_reward_claimable = fields.Boolean(
+        string="Reward Claimable",
+        compute="_compute_tier_reward_claimable",
+        help="The customer's points card holds enough points for a reward on this quotation.",
+    )
+
     def init(self):
         # The incremental tiering run looks up the orders written since the last run.
         self.env.cr.execute("CREATE INDEX IF NOT EXISTS sale_order_write_date_idx ON sale_order (write_date)")
         return super().init()
+
+    @api.depends("partner_id", "company_id")
+    def _compute_partner_tiering(self):
+        for order in self:
+            entity = order.partner_id.commercial_partner_id.with_company(order.company_id)
+            order.partner_tier_id = entity.tier_id
+            order.tier_color = entity.tier_id.color
+            order.partner_loyalty_points = entity.loyalty_points
+
+    @api.depends("partner_id", "company_id", "state", "order_line.price_total", "order_line.reward_id")
+    def _compute_tier_reward_claimable(self):
+        """Whether sale_loyalty would offer a reward of the customer's tier
+        card on this quotation (its own test, which skips rewards already
+        applied and discounts on an empty order)."""
+        for order in self:
+            card = order._tier_card()
+            order.tier_reward_claimable = bool(
+                card and order.state in ("draft", "sent") and order._get_claimable_rewards(forced_coupons=card)
+            )
+
+    def _tier_card(self):
+        """The customer's tier points card in the order's company's program, if it has points."""
+        self.ensure_one()
+        entity = self.partner_id.commercial_partner_id
+        # Salespeople need not read the settings to use their customers' points.
+        config = self.env["customer.tiering.config"].sudo()._for_companies(self.company_id).sudo()
+        if not entity or not config.loyalty_program_id:
+            return self.env["loyalty.card"]
+        return (
+            self.env["loyalty.card"]
+            .sudo()
+            .search(
+                [
+                    ("program_id", "=", config.loyalty_program_id.id),
+                    ("partner_id", "=", entity.id),
+                    ("is_tier_card", "=", True),
+                    ("points", ">", 0),
+                ],
+                limit=1,
+            )
+        )
 
     def _compute_loyalty_data(self):
         """sale_loyalty's, counting only the order's own entries: the points
@@ -54,21 +118,6 @@ class SaleOrder(models.Model):
         self.applied_coupon_ids -= self.applied_coupon_ids.filtered(
             lambda card: card.is_tier_card and card.partner_id != entity
         )
-        config = self.env["customer.tiering.config"].sudo()._for_companies(self.company_id)
-        if not config.loyalty_program_id:
-            return
-        card = (
-            self.env["loyalty.card"]
-            .sudo()
-            .search(
-                [
-                    ("program_id", "=", config.loyalty_program_id.id),
-                    ("partner_id", "=", entity.id),
-                    ("is_tier_card", "=", True),
-                    ("points", ">", 0),
-                ],
-                limit=1,
-            )
-        )
+        card = self._tier_card()
         if card and card not in self.applied_coupon_ids:
             self.applied_coupon_ids += card

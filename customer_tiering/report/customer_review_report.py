@@ -1,16 +1,34 @@
+from babel.dates import format_skeleton
 from dateutil.relativedelta import relativedelta
 
 from odoo import api, fields, models
 from odoo.tools import SQL
+from odoo.tools.misc import babel_locale_parse, get_lang
 
 from ..sql import customer_sales
 
 MONTHS = 12
+# What fits one A4 page next to the key figures and the 12 months.
+HISTORY_ROWS = 5
+FOLLOWUP_ROWS = 5
+
+# Chinese, Japanese and Korean readers get their own CJK font for the whole page:
+# the company font (Lato) has no CJK glyphs, and the fallback wkhtmltopdf picks
+# would be any CJK font, with the Japanese shapes of shared characters. The Noto
+# fonts are Debian's fonts-noto-cjk; the others, the usual ones elsewhere.
+CJK_FONTS = {
+    "zh_CN": ("Noto Sans CJK SC", "Source Han Sans SC", "WenQuanYi Micro Hei", "Microsoft YaHei", "PingFang SC"),
+    "zh_SG": ("Noto Sans CJK SC", "Source Han Sans SC", "WenQuanYi Micro Hei", "Microsoft YaHei", "PingFang SC"),
+    "zh_TW": ("Noto Sans CJK TC", "Source Han Sans TC", "Microsoft JhengHei", "PingFang TC"),
+    "zh_HK": ("Noto Sans CJK HK", "Noto Sans CJK TC", "Source Han Sans HC", "Microsoft JhengHei", "PingFang HK"),
+    "ja_JP": ("Noto Sans CJK JP", "Source Han Sans JP", "Yu Gothic", "Hiragino Sans"),
+    "ko_KR": ("Noto Sans CJK KR", "Source Han Sans KR", "Malgun Gothic", "Apple SD Gothic Neo"),
+}
 
 
 class CustomerReviewReport(models.AbstractModel):
     """Values of the *Customer Review* PDF: one commercial entity per page,
-    in the current company."""
+    in the current company and the reader's language."""
 
     _name = "report.customer_tiering.report_customer_review"
     _description = "Customer Review Report"
@@ -31,13 +49,38 @@ class CustomerReviewReport(models.AbstractModel):
             "company": company,
             "currency": company.currency_id,
             "months": months,
+            "month_labels": self._month_labels(months),
             "revenue": {
                 partner.id: [revenue.get((partner.id, month), 0.0) for month in months] for partner in partners
             },
             "tier_history": self._history("customer.tier.history", partners, company),
             "stage_history": self._history("customer.lifecycle.history", partners, company),
             "followups": {partner.id: partner.activity_ids.sorted("date_deadline") for partner in partners},
+            "followup_rows": FOLLOWUP_ROWS,
+            "more_followups": {partner.id: self._more_followups_label(partner.activity_ids) for partner in partners},
+            "page_style": self._page_style(),
         }
+
+    def _month_labels(self, months):
+        """Each month as the reader's language writes a month: "January 2026", "2026年1月".
+
+        A skeleton lets the locale order and word the parts; a fixed pattern such as
+        "MMMM y" prints "一月 2026" in Chinese."""
+        locale = babel_locale_parse(get_lang(self.env).code)
+        return [format_skeleton("yMMM", month, locale=locale) for month in months]
+
+    def _page_style(self):
+        """The page's font for a CJK reader (see CJK_FONTS), else none: the company's font."""
+        fonts = CJK_FONTS.get(get_lang(self.env).code)
+        if not fonts:
+            return None
+        families = ", ".join(f'"{font}"' for font in fonts)
+        return f"font-family: {families}, sans-serif;"
+
+    def _more_followups_label(self, followups):
+        """The line under the first FOLLOWUP_ROWS follow-ups, when there are more."""
+        hidden = len(followups) - FOLLOWUP_ROWS
+        return self.env._("and %(count)s more open follow-ups", count=hidden) if hidden > 0 else ""
 
     def _monthly_revenue(self, partners, company, first_month):
         """{(entity, month): untaxed revenue net of credit notes}, from one grouped query."""
@@ -63,4 +106,6 @@ class CustomerReviewReport(models.AbstractModel):
         records = self.env[model].search(
             [("partner_id", "in", partners.ids), ("company_id", "=", company.id)], order="date desc, id desc"
         )
-        return {partner.id: records.filtered(lambda r, p=partner: r.partner_id == p)[:10] for partner in partners}
+        return {
+            partner.id: records.filtered(lambda r, p=partner: r.partner_id == p)[:HISTORY_ROWS] for partner in partners
+        }

@@ -35,12 +35,22 @@ class CustomerTieringAnalysis(models.Model):
     lifecycle_stage = fields.Selection(STAGES, readonly=True)
     churn_risk_level = fields.Selection(RISK_LEVELS, readonly=True)
     customer_count = fields.Integer(string="Customers", readonly=True)
-    revenue_window = fields.Float(string="Window Revenue", readonly=True)
+    revenue_window = fields.Float(string="Recent Revenue", readonly=True)
     revenue_total = fields.Float(string="Total Revenue", readonly=True)
     clv_predicted = fields.Float(string="Predicted CLV", readonly=True)
-    value_at_risk = fields.Float(readonly=True)
+    value_at_risk = fields.Float(string="Revenue at Risk", readonly=True)
     churn_risk = fields.Float(readonly=True, aggregator="avg")
     loyalty_points = fields.Float(readonly=True)
+
+    def _read_group_orderby(self, order, groupby_terms, query):
+        """Stages in lifecycle order, not alphabetical: the funnel's bars and
+        the pivots' rows read from a new customer to a churned one."""
+        if "lifecycle_stage" not in groupby_terms:
+            return super()._read_group_orderby(order, groupby_terms, query)
+        in_lifecycle_order = SQL(
+            "array_position(%s::varchar[], %s)", [stage for stage, _label in STAGES], groupby_terms["lifecycle_stage"]
+        )
+        return super()._read_group_orderby(order, {**groupby_terms, "lifecycle_stage": in_lifecycle_order}, query)
 
     def init(self):
         tools.drop_view_if_exists(self.env.cr, self._table)

@@ -2,11 +2,23 @@ from odoo import api, fields, models
 from odoo.exceptions import AccessError
 from odoo.tools import SQL
 
-from ..sql import company_value, customer_sales, purchase
+from ..models.customer_lifecycle_history import STAGES
+from ..models.loyalty_history import MOVEMENT_FIGURES
+from ..sql import customer_sales, purchase
+
+#: The Tier Summary's points figures, the ledger's own: {report key ("issued", ...): loyalty.history field}.
+POINTS_FIGURES = {fname.removeprefix("points_"): fname for fname in MOVEMENT_FIGURES}
 
 
 class TierSummaryReport(models.AbstractModel):
-    """The KPIs the method judges itself by, for one company and period."""
+    """The KPIs the method judges itself by, for one company and period.
+
+    Two kinds of figures, never mixed: what happened *in* the period
+    (revenue, buyers, new customers, points by their own date, retention
+    against the previous period of the same length) and where customers
+    stood *at* the start and the end of the period, rebuilt from the tier
+    and lifecycle histories. What is not historised (predicted CLV, churn
+    risk) is only shown for a period that reaches today, as today's."""
 
     _name = "report.customer_tiering.report_tier_summary"
     _description = "Tier Summary Report"
@@ -29,72 +41,91 @@ class TierSummaryReport(models.AbstractModel):
         self._check_company_access(company)
         date_from = fields.Date.to_date(data["date_from"]) if data else wizard.date_from
         date_to = fields.Date.to_date(data["date_to"]) if data else wizard.date_to
-        days = (date_to - date_from).days + 1
-        previous = (fields.Date.subtract(date_from, days=days), fields.Date.subtract(date_from, days=1))
-        tiers = self.env["customer.tier"].search([("company_id", "=", company.id)], order="sequence, id")
-        customers, clv, at_risk, stages = self._tier_figures(company)
-        revenue = self._revenue_by_tier(company, date_from, date_to)
-        total_revenue = sum(revenue.values()) or 0.0
-        buyers, retained = self._retention(company, previous, (date_from, date_to))
         return {
             "doc_ids": docids,
             "doc_model": "customer.tier.summary.wizard",
             "docs": wizard,
+            **self._summary(company, date_from, date_to),
+        }
+
+    @api.model
+    def _summary(self, company, date_from, date_to):
+        """Every figure of the report, for ``company`` from ``date_from`` to ``date_to`` (both included)."""
+        days = (date_to - date_from).days + 1
+        previous = (fields.Date.subtract(date_from, days=days), fields.Date.subtract(date_from, days=1))
+        tiers = self.env["customer.tier"].search([("company_id", "=", company.id)], order="sequence, id")
+        revenue = self._revenue_by_tier(company, date_from, date_to)
+        total_revenue = sum(revenue.values())
+        migration = self._migration(company, date_from, date_to)
+        retention = self._retention(company, previous, (date_from, date_to))
+        today = fields.Date.context_today(self)
+        stage_labels = dict(
+            self.env["customer.lifecycle.history"]._fields["new_stage"]._description_selection(self.env)
+        )
+        stages = self._stages_as_of(company, date_to)
+
+        def revenue_row(tier):
+            amount = revenue.get(tier.id, 0.0)
+            return {"tier": tier, "revenue": amount, "share": amount / total_revenue if total_revenue else 0.0}
+
+        return {
             "company": company,
             "currency": company.currency_id,
             "date_from": date_from,
             "date_to": date_to,
+            "previous_from": previous[0],
+            "previous_to": previous[1],
             "tiers": tiers,
-            "tier_rows": [
-                {
-                    "tier": tier,
-                    "customers": customers.get(tier, 0),
-                    "revenue": revenue.get(tier.id, 0.0),
-                    "share": revenue.get(tier.id, 0.0) / total_revenue if total_revenue else 0.0,
-                    "clv": clv.get(tier, 0.0),
-                    "at_risk": at_risk.get(tier, 0),
-                }
-                for tier in tiers
-            ],
+            # in the period
+            "revenue_rows": [revenue_row(tier) for tier in tiers],
+            "revenue_without_tier": revenue.get(None, 0.0),
             "total_revenue": total_revenue,
-            "stages": stages,
-            "stage_labels": dict(self.env["res.partner"]._fields["lifecycle_stage"]._description_selection(self.env)),
-            "moves": self._moves(company, date_from, date_to, tiers),
-            "previous_buyers": buyers,
-            "retained": retained,
-            "retention_rate": retained / buyers if buyers else 0.0,
+            "buyers": retention["buyers"],
+            "new_customers": self._new_customers(company, date_from, date_to),
+            "previous_buyers": retention["previous_buyers"],
+            "retained": retention["retained"],
+            "retention_rate": retention["retained"] / retention["previous_buyers"]
+            if retention["previous_buyers"]
+            else 0.0,
             "points": self._points(company, date_from, date_to),
+            # at the start and the end of the period
+            "migration": migration,
+            "tier_moves": sum(count for (old, new), count in migration.items() if old != new),
+            "customers_start": {
+                tier.id: sum(count for (old, _new), count in migration.items() if old == tier.id) for tier in tiers
+            },
+            "customers_end": {
+                tier.id: sum(count for (_old, new), count in migration.items() if new == tier.id) for tier in tiers
+            },
+            "stages": [(stage, stage_labels[stage], stages.get(stage, 0)) for stage, _label in STAGES],
+            # today's values, which no history keeps: for a period reaching today only
+            "today_rows": self._today_figures(company, tiers) if date_to >= today else [],
+            "today": today,
         }
 
-    def _tier_figures(self, company):
-        """Customers, predicted CLV and customers at high risk per tier, and
-        customers per stage, grouped by the customer analysis view."""
-        Analysis = self.env["customer.tiering.analysis"]
-        domain = [("company_id", "=", company.id), ("tier_id", "!=", False)]
-        groups = Analysis._read_group(domain, ["tier_id"], ["__count", "clv_predicted:sum"])
-        at_risk = Analysis._read_group(domain + [("churn_risk_level", "=", "high")], ["tier_id"], ["__count"])
-        stages = Analysis._read_group(domain, ["lifecycle_stage"], ["__count"])
-        return (
-            {tier: count for tier, count, _clv in groups},
-            {tier: clv for tier, _count, clv in groups},
-            dict(at_risk),
-            dict(stages),
-        )
-
     def _revenue_by_tier(self, company, date_from, date_to):
-        """{tier id: untaxed revenue net of credit notes in the period}, by the customers' current tier."""
+        """{tier id, None for none: untaxed revenue net of credit notes in the
+        period}, by the tier the customer had on the document's date: the
+        last tier history row of the customer written before that day
+        ended. A customer's first purchases, before the nightly job first
+        classified it, are of no tier."""
         self.env["account.move"].flush_model()
-        self.env["res.partner"].flush_model(["tier_id"])
+        self.env["customer.tier.history"].flush_model()
         rows = self.env.execute_query(
             SQL(
                 """
-                SELECT %(tier)s, sum(m.amount_untaxed_signed)
-                  FROM account_move m JOIN res_partner p ON p.id = m.commercial_partner_id
+                SELECT t.tier_id, sum(m.amount_untaxed_signed)
+                  FROM account_move m
+                  LEFT JOIN LATERAL (
+                        SELECT h.new_tier_id AS tier_id FROM customer_tier_history h
+                         WHERE h.partner_id = m.commercial_partner_id AND h.company_id = %(company)s
+                           AND h.date < m.invoice_date + 1
+                         ORDER BY h.date DESC, h.id DESC
+                         LIMIT 1) t ON TRUE
                  WHERE m.company_id = %(company)s AND %(sales)s
                    AND m.invoice_date BETWEEN %(date_from)s AND %(date_to)s
                  GROUP BY 1
                 """,
-                tier=company_value("p", "tier_id", company, "int"),
                 company=company.id,
                 sales=customer_sales("m"),
                 date_from=date_from,
@@ -103,23 +134,99 @@ class TierSummaryReport(models.AbstractModel):
         )
         return dict(rows)
 
+    def _as_of(self, history, column, company, day):
+        """The query of each customer's value of ``column`` in the history
+        table ``history`` at the end of ``day``: the new value of its last
+        row written before the next day began (``partner_id``, ``value``)."""
+        return SQL(
+            """
+            SELECT DISTINCT ON (partner_id) partner_id, %(column)s AS value
+              FROM %(history)s
+             WHERE company_id = %(company)s AND date < %(until)s
+             ORDER BY partner_id, date DESC, id DESC
+            """,
+            column=SQL.identifier(column),
+            history=SQL.identifier(history),
+            company=company.id,
+            until=fields.Datetime.to_datetime(fields.Date.add(day, days=1)),
+        )
+
+    def _migration(self, company, date_from, date_to):
+        """{(tier id at the start, tier id at the end): customers}, None for
+        no tier, of every customer with a tier at either end of the period:
+        where each customer stood when the period began, and where at its
+        end, as the tier history has it. Rows sum to the customers per tier
+        at the start (None: those without a tier then, mostly new
+        customers), columns to those at the end (None: customers who lost
+        their tier)."""
+        self.env["customer.tier.history"].flush_model()
+        rows = self.env.execute_query(
+            SQL(
+                """
+                SELECT s.value, e.value, count(*)
+                  FROM (%(at_start)s) s FULL JOIN (%(at_end)s) e USING (partner_id)
+                 WHERE s.value IS NOT NULL OR e.value IS NOT NULL
+                 GROUP BY 1, 2
+                """,
+                at_start=self._as_of(
+                    "customer_tier_history", "new_tier_id", company, fields.Date.subtract(date_from, days=1)
+                ),
+                at_end=self._as_of("customer_tier_history", "new_tier_id", company, date_to),
+            )
+        )
+        return {(old, new): count for old, new, count in rows}
+
+    def _stages_as_of(self, company, day):
+        """{stage: customers in it at the end of ``day``}, as the lifecycle history has it."""
+        self.env["customer.lifecycle.history"].flush_model()
+        rows = self.env.execute_query(
+            SQL(
+                "SELECT value, count(*) FROM (%s) stages WHERE value IS NOT NULL GROUP BY 1",
+                self._as_of("customer_lifecycle_history", "new_stage", company, day),
+            )
+        )
+        return dict(rows)
+
+    def _new_customers(self, company, date_from, date_to):
+        """Customers whose first purchase ever in the company falls in the period."""
+        self.env["account.move"].flush_model()
+        rows = self.env.execute_query(
+            SQL(
+                """
+                SELECT count(*) FROM (
+                    SELECT m.commercial_partner_id FROM account_move m
+                     WHERE m.company_id = %(company)s AND %(sales)s AND %(purchase)s
+                     GROUP BY 1
+                    HAVING min(m.invoice_date) BETWEEN %(date_from)s AND %(date_to)s) first_purchases
+                """,
+                company=company.id,
+                sales=customer_sales("m"),
+                purchase=purchase("m"),
+                date_from=date_from,
+                date_to=date_to,
+            )
+        )
+        return rows[0][0]
+
     def _retention(self, company, previous, current):
-        """(customers who bought in the previous period, how many of them bought again in this one):
-        who made a purchase, as the nightly job counts purchase days."""
+        """The customers who bought in the period, those who bought in the
+        previous one and how many of them bought again in this one: who made
+        a purchase, as the nightly job counts purchase days."""
         self.env["account.move"].flush_model()
         rows = self.env.execute_query(
             SQL(
                 """
                 WITH buyers AS (
-                    SELECT DISTINCT m.commercial_partner_id AS id FROM account_move m
+                    SELECT m.commercial_partner_id AS id,
+                           bool_or(m.invoice_date BETWEEN %(previous_from)s AND %(previous_to)s) AS previous,
+                           bool_or(m.invoice_date BETWEEN %(current_from)s AND %(current_to)s) AS current
+                      FROM account_move m
                      WHERE m.company_id = %(company)s AND %(sales)s AND %(purchase)s
-                       AND m.invoice_date BETWEEN %(previous_from)s AND %(previous_to)s
+                       AND m.invoice_date BETWEEN %(previous_from)s AND %(current_to)s
+                     GROUP BY 1
                 )
-                SELECT count(*), count(*) FILTER (WHERE EXISTS (
-                           SELECT 1 FROM account_move m
-                            WHERE m.commercial_partner_id = buyers.id AND m.company_id = %(company)s
-                              AND %(sales)s AND %(purchase)s
-                              AND m.invoice_date BETWEEN %(current_from)s AND %(current_to)s))
+                SELECT count(*) FILTER (WHERE current), count(*) FILTER (WHERE previous),
+                       count(*) FILTER (WHERE previous AND current)
                   FROM buyers
                 """,
                 company=company.id,
@@ -131,42 +238,55 @@ class TierSummaryReport(models.AbstractModel):
                 current_to=current[1],
             )
         )
-        return rows[0]
-
-    def _moves(self, company, date_from, date_to, tiers):
-        """{(from tier, to tier): count} of the moves between tiers in the period."""
-        groups = self.env["customer.tier.history"]._read_group(
-            [
-                ("company_id", "=", company.id),
-                ("old_tier_id", "!=", False),
-                ("date", ">=", fields.Datetime.to_datetime(date_from)),
-                ("date", "<", fields.Datetime.to_datetime(fields.Date.add(date_to, days=1))),
-            ],
-            ["old_tier_id", "new_tier_id"],
-            ["__count"],
-        )
-        return {(old.id, new.id): count for old, new, count in groups}
+        buyers, previous_buyers, retained = rows[0]
+        return {"buyers": buyers, "previous_buyers": previous_buyers, "retained": retained}
 
     def _points(self, company, date_from, date_to):
-        """Points issued, used and expired in the period, on the company's tier cards."""
-        groups = (
-            self.env["loyalty.history"]
-            .sudo()
-            ._read_group(
-                [
-                    ("card_id.company_id", "=", company.id),
-                    ("card_id.is_tier_card", "=", True),
-                    ("create_date", ">=", fields.Datetime.to_datetime(date_from)),
-                    ("create_date", "<", fields.Datetime.to_datetime(fields.Date.add(date_to, days=1))),
-                ],
-                ["points_kind"],
-                ["issued:sum", "used:sum"],
+        """Points issued, used, reversed, expired and adjusted in the period
+        on the company's tier cards, by the points' own date, as the ledger
+        classifies its lines (``loyalty.history``'s movement figures)."""
+        History = self.env["loyalty.history"].sudo()
+        History.flush_model()
+        self.env["loyalty.card"].flush_model(["company_id", "is_tier_card"])
+        figures = list(POINTS_FIGURES.items())
+        rows = self.env.execute_query(
+            SQL(
+                """
+                SELECT %(sums)s
+                  FROM loyalty_history h JOIN loyalty_card card ON card.id = h.card_id
+                 WHERE card.company_id = %(company)s AND card.is_tier_card
+                   AND %(day)s BETWEEN %(date_from)s AND %(date_to)s
+                """,
+                sums=SQL(", ").join(
+                    SQL("COALESCE(sum(%s), 0)", History._field_to_sql("h", fname)) for _key, fname in figures
+                ),
+                company=company.id,
+                day=History._field_to_sql("h", "points_day"),
+                date_from=date_from,
+                date_to=date_to,
             )
         )
-        by_kind = {kind: (issued, used) for kind, issued, used in groups}
-        spent = sum(used for kind, (_issued, used) in by_kind.items() if kind not in ("expire",))
-        return {
-            "issued": sum(issued for issued, _used in by_kind.values()),
-            "used": spent,
-            "expired": by_kind.get("expire", (0.0, 0.0))[1],
-        }
+        points = {key: value for (key, _fname), value in zip(figures, rows[0], strict=True)}
+        points["net"] = (
+            points["issued"] + points["adjusted"] - points["redeemed"] - points["reversed"] - points["expired"]
+        )
+        return points
+
+    def _today_figures(self, company, tiers):
+        """Predicted CLV and customers at high churn risk per tier, today:
+        the nightly job keeps no history of them, so they cannot be rebuilt
+        for a past date."""
+        Analysis = self.env["customer.tiering.analysis"]
+        domain = [("company_id", "=", company.id), ("tier_id", "!=", False)]
+        groups = Analysis._read_group(domain, ["tier_id"], ["__count", "clv_predicted:sum"])
+        at_risk = dict(Analysis._read_group(domain + [("churn_risk_level", "=", "high")], ["tier_id"], ["__count"]))
+        by_tier = {tier: (count, clv) for tier, count, clv in groups}
+        return [
+            {
+                "tier": tier,
+                "customers": by_tier.get(tier, (0, 0.0))[0],
+                "clv": by_tier.get(tier, (0, 0.0))[1],
+                "at_risk": at_risk.get(tier, 0),
+            }
+            for tier in tiers
+        ]

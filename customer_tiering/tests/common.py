@@ -83,6 +83,24 @@ class TieringInvoiceCommon(AccountTestInvoicingCommon):
         )
 
     @classmethod
+    def fixed_cost_reward(cls, program, points=100.0):
+        """A reward of ``program`` that always costs ``points``: 1 off per 100
+        points, once. The default reward spends every point it can (a
+        per-point discount), which tests of the ledger's own flows need not
+        follow."""
+        reward = program.reward_ids.filtered(lambda r: r.discount_mode == "per_order" and r.required_points == points)
+        return reward[:1] or cls.env["loyalty.reward"].create(
+            {
+                "program_id": program.id,
+                "reward_type": "discount",
+                "discount_mode": "per_order",
+                "discount": points / 100,
+                "discount_applicability": "order",
+                "required_points": points,
+            }
+        )
+
+    @classmethod
     def classified_customers(cls, sales):
         """Companies that bought ``sales`` ({name: [(amount, date)]}), after
         one run of the nightly job: {name: partner}."""

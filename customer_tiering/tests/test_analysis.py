@@ -47,6 +47,7 @@ class TestAnalysis(TieringInvoiceCommon):
             self.assertEqual(revenue, sum(customers.filtered(lambda p, t=tier: p.tier_id == t).mapped("revenue_total")))
 
     def test_retention_by_cohort(self):
+        """Every month of every cohort up to the latest purchase month, those without a purchase too."""
         rows = self.env["customer.cohort.analysis"].search([("company_id", "=", self.company.id)])
         self.assertRecordValues(
             rows,
@@ -59,6 +60,15 @@ class TestAnalysis(TieringInvoiceCommon):
                     "active_customers": 2,
                     "retention_rate": 1.0,
                     "churn_rate": 0.0,
+                },
+                {
+                    "cohort": date(2026, 1, 1),
+                    "month": date(2026, 2, 1),
+                    "months_since": 1,
+                    "cohort_customers": 2,
+                    "active_customers": 0,
+                    "retention_rate": 0.0,
+                    "churn_rate": 1.0,
                 },
                 {
                     "cohort": date(2026, 1, 1),
@@ -77,6 +87,15 @@ class TestAnalysis(TieringInvoiceCommon):
                     "active_customers": 1,
                     "retention_rate": 1.0,
                     "churn_rate": 0.0,
+                },
+                {
+                    "cohort": date(2026, 2, 1),
+                    "month": date(2026, 3, 1),
+                    "months_since": 1,
+                    "cohort_customers": 1,
+                    "active_customers": 0,
+                    "retention_rate": 0.0,
+                    "churn_rate": 1.0,
                 },
             ],
         )
@@ -97,7 +116,9 @@ class TestAnalysis(TieringInvoiceCommon):
             [(row.cohort, row.month, row.cohort_customers, row.active_customers) for row in rows],
             [
                 (date(2026, 1, 1), date(2026, 1, 1), 2, 2),
+                (date(2026, 1, 1), date(2026, 2, 1), 2, 0),
                 (date(2026, 1, 1), date(2026, 3, 1), 2, 1),
                 (date(2026, 2, 1), date(2026, 2, 1), 1, 1),
+                (date(2026, 2, 1), date(2026, 3, 1), 1, 0),
             ],
         )

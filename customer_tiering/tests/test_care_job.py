@@ -130,6 +130,8 @@ class TestCareJob(TieringInvoiceCommon):
         policy = self.env["customer.service.policy"].search(
             [("company_id", "=", self.company.id), ("tier_ids", "=", self.tier_a.id)]
         )
+        # bought 31 days ago: just due, its call is due in the policy's 7 days (a backlog is spread)
+        self.post_invoice(self.key_account, 100.0, today - timedelta(days=31))
         self.env["customer.followup.job"]._run_policies(policy, today)
         self.standard.write({"churn_risk_level": "high", "value_at_risk": 4321.0})
         self.config.digest_mode = "email"

@@ -68,8 +68,3 @@ def test_sleeping_without_a_new_purchase_stays_sleeping():
     still = stage_of(days=4, first_ago=400, last_ago=100, p_alive=0.4, old="sleeping", old_since_ago=10)
     assert still["lifecycle_stage"] == "sleeping"
     assert still["lifecycle_stage_since"] == TODAY - pd.Timedelta(days=10)
-
-
-def test_risk_levels():
-    levels = lifecycle.risk_levels(pd.Series([0.49, 0.5, 0.79, 0.8, float("nan")]), SETTINGS)
-    assert levels.tolist() == ["low", "medium", "medium", "high", None]

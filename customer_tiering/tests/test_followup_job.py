@@ -1,3 +1,4 @@
+from collections import Counter
 from datetime import date, timedelta
 
 from freezegun import freeze_time
@@ -8,6 +9,7 @@ from odoo.exceptions import ValidationError
 from odoo.tests import new_test_user, tagged
 
 from .common import TieringInvoiceCommon
+from .test_migrations import _migration
 
 INVOICE_DAY = date(2026, 3, 2)
 
@@ -47,19 +49,26 @@ class TestFollowupJob(TieringInvoiceCommon):
         )
 
     def test_default_policies(self):
-        call = self.env.ref("mail.mail_activity_data_call")
-        email = self.env.ref("mail.mail_activity_data_email")
+        call = self.env.ref("mail.mail_activity_data_call").id
+        template = self.env.ref("customer_tiering.mail_template_followup").id
+        keys = ["action", "activity_type_id", "mail_template_id", "cadence_days", "purchased_within_days", "sequence"]
         self.assertRecordValues(
             self.policies.sorted("id"),
             [
-                {"activity_type_id": call.id, "cadence_days": 30, "purchased_within_days": 0},
-                {"activity_type_id": call.id, "cadence_days": 90, "purchased_within_days": 0},
-                {"activity_type_id": email.id, "cadence_days": 180, "purchased_within_days": 0},
-                {"activity_type_id": call.id, "cadence_days": 30, "purchased_within_days": 365},
+                dict(zip(keys, values, strict=True))
+                for values in (
+                    ("activity", call, False, 30, 0, 10),
+                    ("activity", call, False, 90, 0, 10),
+                    ("email", False, template, 180, 0, 10),  # no email activity for a person
+                    ("activity", call, False, 30, 365, 5),
+                )
             ],
         )
         self.assertEqual(self.policies.sorted("id")[:3].tier_ids, self.tiers)
-        self.assertEqual(self.policies.sorted("id")[3].risk_level_ids.mapped("value"), ["high"])
+        win_back = self.policies.sorted("id")[3]
+        self.assertEqual(sorted(win_back.stage_ids.mapped("value")), ["churned", "sleeping"])
+        self.assertFalse(win_back.risk_level_ids)
+        self.assertEqual(self.policies[0], win_back, "the win-back call comes first")
         self.assertEqual(set(self.policies.mapped("assignee_rule")), {"salesperson"})
 
     def test_cadence_boundary_and_no_duplicates(self):
@@ -251,6 +260,157 @@ class TestFollowupJob(TieringInvoiceCommon):
             {"deadline_days": -1},
             {"assignee_rule": "fixed", "user_id": False},
             {"domain": "[('no_such_field', '=', 1)]"},
+            {"action": "activity", "activity_type_id": False},
+            {"action": "email", "mail_template_id": False},
         ):
             with self.subTest(values=values), self.assertRaises(ValidationError), self.env.cr.savepoint():
                 self.policy_a.write(values)
+
+    # ------------------------------------------------------------ first night
+    def sellers_customers(self, count, tier, **values):
+        """``count`` never-touched customers of ``tier`` for the seller."""
+        partners = self.env["res.partner"].create(
+            [{"name": f"Customer {n}", "is_company": True, "user_id": self.seller.id, **values} for n in range(count)]
+        )
+        partners.write({"tier_id": tier.id})
+        return partners
+
+    def test_first_night_is_spread_over_the_cadence(self):
+        """120 customers never called, on a 30-day cadence: their calls are
+        due over the next 30 days, about four a day, each on a day of its
+        own that a later run keeps."""
+        customers = self.sellers_customers(120, self.tier_a)
+        day = date(2026, 6, 1)
+        self.run_policy(self.policy_a, day)
+        activities = self.env["mail.activity"].search([("res_id", "in", customers.ids)])
+        self.assertEqual(len(activities), 120)
+        per_day = Counter(activities.mapped("date_deadline"))
+        self.assertEqual(set(per_day), {day + timedelta(days=n) for n in range(30)}, "every day of the cadence")
+        self.assertLessEqual(max(per_day.values()), 6, "no day gets much more than a thirtieth")
+        cycle_day = {activity.res_id: activity.date_deadline.toordinal() % 30 for activity in activities}
+        activities.unlink()
+        self.run_policy(self.policy_a, day + timedelta(days=11))
+        activities = self.env["mail.activity"].search([("res_id", "in", customers.ids)])
+        self.assertEqual(
+            {activity.res_id: activity.date_deadline.toordinal() % 30 for activity in activities},
+            cycle_day,
+            "each customer keeps its day of the cycle",
+        )
+        self.assertEqual(min(activities.mapped("date_deadline")), day + timedelta(days=11))
+
+    # ------------------------------------------------------------ emails
+    def test_email_policy_sends_its_template_instead_of_an_activity(self):
+        policy_c = self.policies.filtered(lambda p: p.tier_ids == self.tier_c)
+        reachable, blacklisted, no_email = self.sellers_customers(3, self.tier_c)
+        reachable.email = "buyer@example.com"
+        blacklisted.email = "opted.out@example.com"
+        self.env["mail.blacklist"]._add("opted.out@example.com")
+        for partner in reachable | blacklisted | no_email:
+            self.post_invoice(partner, 100.0, INVOICE_DAY)
+        day = INVOICE_DAY + timedelta(days=181)
+        with freeze_time(day):
+            self.assertEqual(self.run_policy(policy_c, day), 1)
+        everyone = reachable | blacklisted | no_email
+        self.assertFalse(self.env["mail.activity"].search([("res_id", "in", everyone.ids)]), "no task for a person")
+        mails = self.env["mail.mail"].search(
+            [("model", "=", "res.partner"), ("res_id", "in", (reachable | blacklisted | no_email).ids)]
+        )
+        self.assertEqual(mails.mapped("res_id"), reachable.ids, "never to an opted-out or address-less customer")
+        self.assertEqual(mails.subject, f"{self.company.name}: keeping in touch")
+        self.assertEqual(mails.recipient_ids, reachable)
+        log = self.env["customer.care.log"].search([("partner_id", "=", reachable.id)])
+        self.assertRecordValues(
+            log,
+            [
+                {
+                    "company_id": self.company.id,
+                    "channel": "email",
+                    "date": day,
+                    "occasion": f"policy:{policy_c.id}:{day}",
+                }
+            ],
+        )
+        self.assertEqual(self.run_policy(policy_c, day), 0, "logged: a re-run sends nothing twice")
+        self.assertEqual(self.run_policy(policy_c, day + timedelta(days=180)), 0, "the email is the touch")
+        self.assertEqual(self.run_policy(policy_c, day + timedelta(days=181)), 1)
+
+    def test_a_backlog_of_emails_goes_out_over_the_cadence(self):
+        policy_c = self.policies.filtered(lambda p: p.tier_ids == self.tier_c)
+        policy_c.cadence_days = 3
+        customers = self.sellers_customers(30, self.tier_c)
+        for partner in customers:
+            partner.email = f"{partner.id}@example.com"
+        day = date(2026, 6, 1)
+        for offset in range(4):
+            self.run_policy(policy_c, day + timedelta(days=offset))
+        logs = self.env["customer.care.log"].search([("partner_id", "in", customers.ids)])
+        self.assertEqual(sorted(logs.partner_id.ids), sorted(customers.ids), "each customer emailed once")
+        per_day = Counter(logs.mapped("date"))
+        self.assertEqual(set(per_day), {day + timedelta(days=n) for n in range(3)}, "over the three days")
+        self.assertLessEqual(max(per_day.values()), 15)
+
+    # ------------------------------------------------------------ one at a time
+    def test_one_follow_up_at_a_time_the_first_policy_wins(self):
+        """A sleeping A customer is due for its tier's monthly call and for
+        the win-back call: it gets the win-back call alone, which says so,
+        and no tier call while it is open. Done, it touches both."""
+        win_back = self.policies.filtered("stage_ids")
+        self.customer.write({"lifecycle_stage": "sleeping", "last_purchase_date": INVOICE_DAY})
+        day = INVOICE_DAY + timedelta(days=40)
+        self.assertEqual(self.run_policy(self.policies, day), 1)
+        self.assertFalse(self.followups())
+        activity = self.followups(policy=win_back)
+        self.assertEqual(len(activity), 1)
+        self.assertIn(win_back.name, activity.note)
+        self.assertIn(f"Also due under {self.policy_a.name}", activity.note)
+        self.assertEqual(self.run_policy(self.policies, day + timedelta(days=1)), 0, "one open follow-up at a time")
+        with freeze_time(day + timedelta(days=2)):
+            activity.action_done()
+        self.assertEqual(self.run_policy(self.policies, day + timedelta(days=32)), 0, "the call touched both")
+        self.assertEqual(self.run_policy(self.policies, day + timedelta(days=33)), 1)
+        self.assertEqual(len(self.followups(policy=win_back)), 1)
+        self.assertFalse(self.followups())
+
+    def test_a_customer_due_under_one_policy_gets_no_note_of_others(self):
+        self.run_policy(self.policies, INVOICE_DAY + timedelta(days=31))
+        self.assertNotIn("Also due under", self.followups().note)
+
+    # ------------------------------------------------------------ migration
+    def test_1_7_moves_the_seeded_policies_to_the_new_defaults(self):
+        """A database seeded before 1.7: the C policy schedules email
+        activities, the win-back one targets high risk. The migration makes
+        them send the template and target lapsed customers; its open email
+        activities go. A policy a manager changed is left alone."""
+        email_type = self.env.ref("mail.mail_activity_data_email")
+        policy_c = self.policies.filtered(lambda p: p.tier_ids == self.tier_c)
+        win_back = self.policies.filtered("stage_ids")
+        risk_high = self.env["ir.model.fields.selection"].search(
+            [("field_id.model", "=", "res.partner"), ("field_id.name", "=", "churn_risk_level"), ("value", "=", "high")]
+        )
+        policy_c.write({"action": "activity", "activity_type_id": email_type.id, "mail_template_id": False})
+        win_back.write(
+            {"name": "Win-back: high churn risk", "stage_ids": [(5, 0, 0)], "risk_level_ids": [(6, 0, risk_high.ids)],
+             "sequence": 10}
+        )  # fmt: skip
+        edited = policy_c.copy({"name": "C customers: email every six months", "cadence_days": 90})
+        edited.name = "Our own C emails"
+        open_email = self.env["mail.activity"].create(
+            {
+                "res_model_id": self.env["ir.model"]._get_id("res.partner"),
+                "res_id": self.customer.id,
+                "activity_type_id": email_type.id,
+                "service_policy_id": policy_c.id,
+                "user_id": self.seller.id,
+            }
+        )
+        _migration("18.0.1.7.0", "post-followup-policies")(self.env.cr, "18.0.1.6.0")
+        self.assertRecordValues(
+            policy_c,
+            [{"action": "email", "mail_template_id": self.env.ref("customer_tiering.mail_template_followup").id}],
+        )
+        self.assertFalse(open_email.exists())
+        self.assertEqual(edited.action, "activity")
+        self.assertEqual(win_back.name, "Win-back: lapsed customers")
+        self.assertEqual(sorted(win_back.stage_ids.mapped("value")), ["churned", "sleeping"])
+        self.assertFalse(win_back.risk_level_ids)
+        self.assertEqual(win_back.sequence, 5)

@@ -30,16 +30,20 @@ class TestTranslations(TransactionCase):
         self.env["res.lang"]._activate_lang("zh_CN")
         self.env["ir.module.module"].search([("name", "=", "customer_tiering")])._update_translations(["zh_CN"])
         env = self.env(context={"lang": "zh_CN"})
-        partner_fields = env["res.partner"].fields_get(["tier_id", "revenue_window"], ["string"])
+        partner_fields = env["res.partner"].fields_get(
+            ["tier_id", "revenue_window", "p_alive", "value_at_risk"], ["string"]
+        )
         self.assertEqual(partner_fields["tier_id"]["string"], "层级")
-        self.assertEqual(partner_fields["revenue_window"]["string"], "窗口期收入")
+        self.assertEqual(partner_fields["revenue_window"]["string"], "近期收入")
+        self.assertEqual(partner_fields["p_alive"]["string"], "仍在购买概率")
+        self.assertEqual(partner_fields["value_at_risk"]["string"], "风险收入")
         reasons = dict(env["customer.tier.history"].fields_get(["reason"], ["selection"])["reason"]["selection"])
         self.assertEqual(reasons["lock_expired"], "锁定到期")
         menu = env.ref("customer_tiering.customer_tiering_menu_root")
         self.assertEqual(menu.name, "客户分层")
         company = self.env["res.company"].create({"name": "Shanghai Co"})
         tier_a = env["customer.tier"].search([("company_id", "=", company.id), ("code", "=", "A")])
-        self.assertEqual(tier_a.name, "A - 重点客户", "tiers of new companies are named in every installed language")
+        self.assertEqual(tier_a.name, "A 类·重点客户", "tiers of new companies are named in every installed language")
 
     def test_chinese_user_gets_chinese_menus_selections_and_report(self):
         self.env["res.lang"]._activate_lang("zh_CN")
@@ -58,6 +62,7 @@ class TestTranslations(TransactionCase):
         self.assertIn("仪表板", menus.mapped("name"))
         stages = dict(env["res.partner"].fields_get(["lifecycle_stage"], ["selection"])["lifecycle_stage"]["selection"])
         self.assertEqual(stages["sleeping"], "沉睡")
+        self.assertEqual(stages["active"], "活跃")
         partner = self.env["res.partner"].create({"name": "上海客户", "is_company": True})
         html, _format = env["ir.actions.report"]._render_qweb_html(
             "customer_tiering.report_customer_review", partner.ids

@@ -93,7 +93,7 @@ class TestLedgerIntegrity(TieringInvoiceCommon):
         card = self.card()
         order = self.quotation(self.customer)
         order._update_programs_and_rewards()
-        reward = self.program.reward_ids
+        reward = self.fixed_cost_reward(self.program)
         self.assertFalse(order._apply_program_reward(reward, card).get("error"))
         order.action_confirm()
         entry = self.env["loyalty.history"].search(

@@ -117,7 +117,7 @@ class LedgerFlows:
         order = self.quotation(partner)
         order._update_programs_and_rewards()
         card = self.tier_card(partner, program)
-        reward = program.reward_ids[:1]
+        reward = self.fixed_cost_reward(program, REWARD_POINTS)
         result = order._apply_program_reward(reward, card)
         if result.get("error"):
             raise AssertionError(f"reward refused: {result['error']}")

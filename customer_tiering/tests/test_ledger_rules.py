@@ -293,7 +293,8 @@ class TestLedgerRules(TieringInvoiceCommon):
         card = self.card(duplicate)
         order = self.quotation(duplicate)
         order._update_programs_and_rewards()
-        self.assertFalse(order._apply_program_reward(self.config.loyalty_program_id.reward_ids, card).get("error"))
+        reward = self.fixed_cost_reward(self.config.loyalty_program_id)
+        self.assertFalse(order._apply_program_reward(reward, card).get("error"))
         order.action_confirm()
         self.assertEqual(self.balance(duplicate), 400.0)
         self.env["base.partner.merge.automatic.wizard"]._merge(

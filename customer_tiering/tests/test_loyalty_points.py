@@ -49,8 +49,54 @@ class TestLoyaltyPoints(TieringInvoiceCommon):
         self.assertEqual(self.program.company_id, self.company)
         self.assertFalse(self.program.rule_ids, "points come from invoices, not from order rules")
         reward = self.program.reward_ids
-        self.assertEqual((reward.reward_type, reward.discount, reward.required_points), ("discount", 10, 100))
+        self.assertRecordValues(
+            reward,
+            [
+                {
+                    "reward_type": "discount",
+                    "discount_mode": "per_point",
+                    "discount": 0.01,
+                    "discount_applicability": "order",
+                    "required_points": 1000,
+                    "discount_max_amount": 0,
+                }
+            ],
+        )
         self.assertEqual(self.tiers.mapped("points_multiplier"), [2.0, 1.5, 1.0])
+        self.assertEqual(self.config.points_per_currency, 1.0)
+
+    def test_default_reward_gives_one_to_two_percent_back(self):
+        """1 point per currency unit, times 1 (C) to 2 (A), each point worth
+        0.01: 1% to 2% of what a customer buys comes back as a discount."""
+        for tier, share in ((self.tier_a, 0.02), (self.tier_b, 0.015), (self.tier_c, 0.01)):
+            customer = self.env["res.partner"].create({"name": f"Buyer {tier.code}", "is_company": True})
+            customer.tier_id = tier
+            self.post_invoice(customer, 5000.0, "2026-03-01")
+            points = self.card(customer).points
+            self.assertAlmostEqual(points * self.program.reward_ids.discount, 5000.0 * share, msg=tier.code)
+
+    def test_small_purchase_earns_no_reward_yet(self):
+        """An A customer buying 50 earns 100 points, worth 1: not enough to claim a reward."""
+        self.post_invoice(self.customer, 50.0, "2026-03-01")
+        card = self.card()
+        self.assertEqual(card.points, 100.0)
+        order = self.quotation(self.customer)
+        order._update_programs_and_rewards()
+        self.assertFalse(order._get_claimable_rewards().get(card))
+
+    def test_reward_takes_what_the_points_are_worth(self):
+        """5,000 bought at tier A: 10,000 points, 100 off the next order, 2% of 5,000."""
+        self.post_invoice(self.customer, 5000.0, "2026-03-01")
+        card = self.card()
+        self.assertEqual(card.points, 10000.0)
+        order = self.quotation(self.customer)
+        order._update_programs_and_rewards()
+        reward = self.program.reward_ids
+        self.assertIn(reward, order._get_claimable_rewards()[card])
+        self.assertFalse(order._apply_program_reward(reward, card).get("error"))
+        self.assertAlmostEqual(sum(order.order_line.filtered("reward_id").mapped("price_total")), -100.0)
+        order.action_confirm()
+        self.assertEqual(card.points, 0.0, "the 10,000 points bought the 100 off")
 
     def test_invoice_earns_amount_times_multiplier(self):
         invoice = self.post_invoice(self.customer, 1000.0, "2026-03-01")
@@ -143,6 +189,21 @@ class TestLoyaltyPoints(TieringInvoiceCommon):
         self.assertEqual(self.entries(invoice)[-1].points_key, f"post:{invoice.id}:1")
         self.assertEqual(len(self.entries(invoice)), 3)
         self.assertEqual(self.card().points, 1200.0)
+
+    def test_ledger_writes_in_the_company_language(self):
+        """Descriptions are stored: they are written in the company's language,
+        not in the language of whoever posted the document."""
+        self.env["res.lang"]._activate_lang("zh_CN")
+        self.env["ir.module.module"].search([("name", "=", "customer_tiering")])._update_translations(["zh_CN"])
+        self.env.company.partner_id.lang = "zh_CN"
+        invoice = self.post_invoice(self.customer, 1000.0, "2026-03-01")
+        refund = self.credit_note(invoice, 100.0)
+        invoice_entry, refund_entry = self.entries(invoice), self.entries(refund)
+        self.assertEqual(invoice_entry.description, f"发票 {invoice.name}")
+        self.assertIn(refund.name, refund_entry.description)
+        self.assertNotIn("Credit note", refund_entry.description)
+        invoice.with_context(lang="en_US").button_cancel()
+        self.assertNotIn("cancelled", self.entries(invoice)[-1].description)
 
     def test_reset_credit_note_gives_points_back(self):
         invoice = self.post_invoice(self.customer, 1000.0, "2026-03-01")
@@ -240,10 +301,11 @@ class TestLoyaltyPoints(TieringInvoiceCommon):
         self.assertIn(reward, claimable[card])
         self.assertFalse(order._apply_program_reward(reward, card).get("error"))
         order.action_confirm()
-        self.assertEqual(card.points, 2000.0 - reward.required_points)
+        # 2,000 points, worth 0.01 each, in steps of 1,000: 20 off, every point spent.
+        self.assertEqual(card.points, 0.0)
         spent = self.env["loyalty.history"].search([("order_model", "=", "sale.order"), ("order_id", "=", order.id)])
-        self.assertEqual(spent.used, reward.required_points)
-        self.assertAlmostEqual(sum(order.order_line.filtered("reward_id").mapped("price_subtotal")), -50.0)
+        self.assertEqual(spent.used, 2000.0)
+        self.assertAlmostEqual(sum(order.order_line.filtered("reward_id").mapped("price_total")), -20.0)
 
     def test_changing_the_order_customer_drops_the_card(self):
         self.post_invoice(self.customer, 1000.0, "2026-03-01")

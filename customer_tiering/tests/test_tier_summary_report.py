@@ -1,3 +1,4 @@
+from collections import Counter
 from datetime import date
 
 from odoo import fields
@@ -38,12 +39,20 @@ class TestTierSummary(TieringInvoiceCommon):
     def test_kpis(self):
         values = self.values()
         self.assertEqual(values["total_revenue"], 1200.0, "only the period's invoices")
-        self.assertEqual(sum(row["customers"] for row in values["tier_rows"]), 3)
-        self.assertAlmostEqual(sum(row["share"] for row in values["tier_rows"]), 1.0)
+        self.assertEqual(
+            values["revenue_without_tier"], 1200.0, "bought before the nightly job first gave them a tier, today"
+        )
+        self.assertEqual(sum(row["revenue"] for row in values["revenue_rows"]), 0.0)
         self.assertEqual((values["previous_buyers"], values["retained"]), (2, 1), "the lapsed buyer did not come back")
         self.assertEqual(values["retention_rate"], 0.5)
-        old_tier = self.history(self.lapsed)[0].new_tier_id
-        self.assertEqual(values["moves"], {(old_tier.id, self.tier_a.id): 1})
+        self.assertEqual(self.lapsed.tier_id, self.tier_a)
+        self.assertEqual(
+            values["migration"],
+            dict(Counter((None, partner.tier_id.id) for partner in (self.loyal, self.lapsed, self.newcomer))),
+            "no tier at the start; at the end, their tiers of today, the lapsed buyer's manual move included",
+        )
+        self.assertEqual(sum(values["customers_end"].values()), 3)
+        self.assertEqual(sum(values["customers_start"].values()), 0)
 
     def test_buyers_and_revenue_are_the_nightly_job_s(self):
         """Revenue is net of credit notes; a buyer is a customer with a

@@ -70,7 +70,8 @@ class TestFollowupTour(HttpCase):
             cls.env,
             login="followup_tour_user",
             password="followup_tour_user_pw",
-            groups="base.group_user,sales_team.group_sale_salesman,customer_tiering.group_customer_tiering_user",
+            # A salesperson as Odoo makes one, without the tiering groups.
+            groups="base.group_user,base.group_partner_manager,sales_team.group_sale_salesman",
         )
         tier_a = cls.env["customer.tier"].search([("company_id", "=", cls.env.company.id), ("code", "=", "A")])
         cls.customer = cls.env["res.partner"].create(
@@ -93,41 +94,9 @@ class TestFollowupTour(HttpCase):
         )
         self.env.invalidate_all()
         self.assertFalse(self.customer.activity_ids)
-        self.assertTrue(self.customer.message_ids.filtered(lambda m: m.mail_activity_type_id == activity_type))
-
-
-@tagged("post_install", "-at_install")
-class TestDashboardTour(HttpCase):
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        new_test_user(
-            cls.env,
-            login="dashboard_tour_user",
-            password="dashboard_tour_user_pw",
-            groups="base.group_user,base.group_partner_manager,sales_team.group_sale_salesman,"
-            "customer_tiering.group_customer_tiering_manager",
-        )
-        tier_a = cls.env["customer.tier"].search([("company_id", "=", cls.env.company.id), ("code", "=", "A")])
-        customer = cls.env["res.partner"].create({"name": "Tour Risky Customer", "is_company": True})
-        customer.write(
-            {
-                "tier_id": tier_a.id,
-                "lifecycle_stage": "sleeping",
-                "churn_risk_level": "high",
-                "churn_risk": 0.9,
-                "clv_predicted": 5000.0,
-                "value_at_risk": 4500.0,
-                "revenue_window": 12000.0,
-            }
-        )
-
-    def test_dashboard_tour(self):
-        self.start_tour(
-            "/odoo/action-customer_tiering.customer_tiering_dashboard_action",
-            "customer_tiering_dashboard",
-            login="dashboard_tour_user",
-        )
+        done = self.customer.message_ids.filtered(lambda m: m.mail_activity_type_id == activity_type)
+        # The outcome asked for by Mark Done is in the customer's chatter.
+        self.assertIn("Will reorder in May", done.body)
 
 
 @tagged("post_install", "-at_install")

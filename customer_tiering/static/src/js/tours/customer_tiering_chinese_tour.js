@@ -4,7 +4,7 @@ registry.category("web_tour.tours").add("customer_tiering_chinese", {
     steps: () => [
         {
             content: "The dashboard is in English",
-            trigger: ".o-dashboard-action-header:contains(Tier Mix)",
+            trigger: ".o_search_panel_category_value.active:contains(All Customers)",
         },
         {
             content: "Open the user menu",
@@ -28,11 +28,11 @@ registry.category("web_tour.tours").add("customer_tiering_chinese", {
         },
         {
             content: "After the reload the dashboard speaks Chinese",
-            trigger: ".o-dashboard-action-header:contains(层级分布)",
+            trigger: ".o_search_panel_category_value.active:contains(全部客户)",
         },
         {
-            content: "And so does the menu",
-            trigger: ".o_main_navbar .o_menu_sections:contains(客户分层)",
+            content: "And so does the app's name in the menu bar",
+            trigger: ".o_main_navbar .o_menu_brand:contains(客户分层)",
         },
     ],
 });
