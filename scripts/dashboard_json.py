@@ -14,16 +14,18 @@ from pathlib import Path
 OUT = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).resolve().parents[1] / "customer_tiering/data/files"
 
 BUYING_STAGES = ["new", "active", "loyal", "reactivated"]
-#: The lifecycle stages in lifecycle order, with their labels (models/customer_lifecycle_history.STAGES):
-#: labels of their own, as a pivot has no header for a stage none of the customers is in.
+#: The lifecycle stages in lifecycle order, with their labels (models/customer_lifecycle_history.STAGES)
+#: followed by "customers": labels of their own, as a pivot has no header for a stage none of the
+#: customers is in. Not the bare stage names: the browser's catalogue is one flat table for every
+#: module, and "New" or "Active" would relabel Odoo's own New buttons and Active filters.
 STAGES = [
-    ("potential", "Potential"),
-    ("new", "New"),
-    ("active", "Active"),
-    ("loyal", "Loyal"),
-    ("sleeping", "Sleeping"),
-    ("churned", "Churned"),
-    ("reactivated", "Reactivated"),
+    ("potential", "Potential customers"),
+    ("new", "New customers"),
+    ("active", "Active customers"),
+    ("loyal", "Loyal customers"),
+    ("sleeping", "Sleeping customers"),
+    ("churned", "Churned customers"),
+    ("reactivated", "Reactivated customers"),
 ]
 AT_RISK = [["lifecycle_stage", "in", BUYING_STAGES], ["churn_risk_level", "in", ["medium", "high"]]]
 
@@ -225,7 +227,7 @@ merges.append("A23:F23")
 headers = [
     ("A24", "Stage"),
     ("B24", "Customers"),
-    ("C24", "Share"),
+    ("C24", "Share of customers"),
     ("D24", "Recent revenue"),
     ("E24", "Entered in period"),
 ]
@@ -303,8 +305,8 @@ row_sizes[34] = TITLE_ROW
 
 # -- Notes: what the figures mean ----------------------------------------------------------
 NOTES = [
-    "Active customers: new, active, loyal or reactivated. Customers at risk: active customers whose churn "
-    "risk is medium or high.",
+    "Customers still buying: new, active, loyal or reactivated. Customers at risk: customers still buying "
+    "whose churn risk is medium or high.",
     "Retention: of the customers who bought in the 12 months before the last 12, the share who bought again "
     "in the last 12 months; churn is the rest.",
     "Revenue at risk: predicted revenue (CLV) times churn risk. Points expiring: what expires within 30 days "
@@ -337,7 +339,7 @@ TOTAL_WIDTH = col_left(12)
 data_cells, data_formats = {}, {}
 DATA = [
     (
-        "Active customers",
+        "Customers still buying",
         "=0+" + "+".join(f'PIVOT.VALUE(2,"customer_count","lifecycle_stage",{q(s)})' for s in BUYING_STAGES),
         "int",
     ),
@@ -355,8 +357,9 @@ DATA = [
     ("Retained of prior-year buyers", '=TEXT(B7,"#,##0")&" / "&TEXT(B6,"#,##0")', None),
     ("Lost of prior-year buyers", '=TEXT(B6-B7,"#,##0")&" / "&TEXT(B6,"#,##0")', None),
 ]
-data_cells["A1"] = {"content": t("KPI")}
-data_cells["B1"] = {"content": t("Value")}
+# Not "KPI" and "Value": the browser's catalogue is shared with Odoo's own dashboards.
+data_cells["A1"] = {"content": t("Key figure")}
+data_cells["B1"] = {"content": t("Key figure value")}
 for i, (label, formula, fmt) in enumerate(DATA):
     r = 2 + i
     data_cells[f"A{r}"] = {"content": t(label)}
@@ -369,7 +372,7 @@ DATA_ROW = {label: 2 + i for i, (label, _f, _fmt) in enumerate(DATA)}
 CARD_W, CARD_H, GAP = 270, 100, 20
 card_x = [0, CARD_W + GAP + 10, 2 * (CARD_W + GAP) + 20, 3 * (CARD_W + GAP) + 30]
 CARDS = [
-    ("Active customers", "Active customers", None, "#EFF6FF"),
+    ("Customers still buying", "Customers still buying", None, "#EFF6FF"),
     ("Tier A revenue share", "Tier A revenue share", None, "#EFF6FF"),
     ("Retention, last 12 months", "Retention, last 12 months", "Retained of prior-year buyers", "#EFF6FF"),
     ("Churn, last 12 months", "Churn, last 12 months", "Lost of prior-year buyers", "#FFF7ED"),

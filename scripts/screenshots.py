@@ -137,8 +137,12 @@ def open_menu(browser, url, xmlid):
     """Opens the menu ``xmlid`` as the menu bar does, through the web
     client's own menu service."""
     browser.open(f"{url}/odoo")
+    # The first page of a fresh server builds its assets: wait for the web client (at most a minute).
     browser.evaluate(
         f"""(async () => {{
+            for (let i = 0; i < 600 && !window.odoo?.__WOWL_DEBUG__?.root; i++) {{
+                await new Promise((resolve) => setTimeout(resolve, 100));
+            }}
             const menus = odoo.__WOWL_DEBUG__.root.env.services.menu;
             await menus.selectMenu(menus.getAll().find((menu) => menu.xmlid === {json.dumps(xmlid)}));
         }})()"""

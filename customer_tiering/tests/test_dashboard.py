@@ -209,7 +209,10 @@ class TestDashboardDefinition(DashboardCase):
             )
             if match:
                 funnel.append((match[1], re.fullmatch(r'=_t\("(.+)"\)', cells[f"A{row}"]["content"])[1]))
-        stages = self.env["customer.tiering.analysis"]._fields["lifecycle_stage"].selection
+        stages = [
+            (stage, f"{label} customers")
+            for stage, label in self.env["customer.tiering.analysis"]._fields["lifecycle_stage"].selection
+        ]
         self.assertEqual(funnel, stages, "every stage in lifecycle order, labelled as the stage field")
 
     def test_figures_fit_their_blocks(self):

@@ -69,3 +69,28 @@ class TestTranslations(TransactionCase):
         )
         self.assertIn("客户评估", html.decode())
         self.assertIn("最近 12 个月收入", html.decode())
+
+
+@tagged("post_install", "-at_install")
+class TestWebClientTerms(TransactionCase):
+    """The web client's catalogue is one flat table of every installed
+    module's JavaScript terms (web/core/l10n/localization_service.js): a term
+    of ours translated otherwise than by another module relabels that
+    module's screens too (our "Share" once turned the dashboards' *Share*
+    button into 占比)."""
+
+    def test_no_term_contradicts_another_module(self):
+        from odoo.tools.translate import code_translations
+
+        ours = {
+            message["id"]: message["string"]
+            for message in code_translations.get_web_translations("customer_tiering", "zh_CN")["messages"]
+        }
+        installed = self.env["ir.module.module"].search([("state", "=", "installed"), ("name", "!=", "customer_tiering")])
+        clashes = {}
+        for module in installed.mapped("name"):
+            for message in code_translations.get_web_translations(module, "zh_CN")["messages"]:
+                term = message["id"]
+                if term in ours and message["string"] and message["string"] != ours[term]:
+                    clashes[term] = (ours[term], module, message["string"])
+        self.assertEqual(clashes, {}, "our JavaScript terms translated otherwise than another module's")
