@@ -4,7 +4,7 @@ from pathlib import Path
 import polib
 
 from odoo.tests import TransactionCase, new_test_user, tagged
-from odoo.tools.translate import trans_export
+from odoo.tools.translate import code_translations, trans_export
 
 I18N = Path(__file__).parents[1] / "i18n"
 
@@ -80,15 +80,13 @@ class TestWebClientTerms(TransactionCase):
     button into 占比)."""
 
     def test_no_term_contradicts_another_module(self):
-        from odoo.tools.translate import code_translations
-
         ours = {
             message["id"]: message["string"]
             for message in code_translations.get_web_translations("customer_tiering", "zh_CN")["messages"]
         }
-        installed = self.env["ir.module.module"].search([("state", "=", "installed"), ("name", "!=", "customer_tiering")])
+        others = self.env["ir.module.module"].search([("state", "=", "installed"), ("name", "!=", "customer_tiering")])
         clashes = {}
-        for module in installed.mapped("name"):
+        for module in others.mapped("name"):
             for message in code_translations.get_web_translations(module, "zh_CN")["messages"]:
                 term = message["id"]
                 if term in ours and message["string"] and message["string"] != ours[term]:
