@@ -52,26 +52,13 @@ class SaleOrder(models.Model):
             )
 
     def _tier_card(self):
-        """The customer's tier points card in the order's company's program, if it has points."""
+        """The customer's tier points card in the order's company's program, if it has points:
+        the partner's own ``tier_card_id``, read as superuser, since salespeople need not read
+        the settings to use their customers' points."""
         self.ensure_one()
-        entity = self.partner_id.commercial_partner_id
-        # Salespeople need not read the settings to use their customers' points.
-        config = self.env["customer.tiering.config"].sudo()._for_companies(self.company_id).sudo()
-        if not entity or not config.loyalty_program_id:
-            return self.env["loyalty.card"]
-        return (
-            self.env["loyalty.card"]
-            .sudo()
-            .search(
-                [
-                    ("program_id", "=", config.loyalty_program_id.id),
-                    ("partner_id", "=", entity.id),
-                    ("is_tier_card", "=", True),
-                    ("points", ">", 0),
-                ],
-                limit=1,
-            )
-        )
+        entity = self.partner_id.commercial_partner_id.with_company(self.company_id).sudo()
+        card = entity.tier_card_id.sudo()
+        return card if card.points > 0 else self.env["loyalty.card"].sudo()
 
     def _compute_loyalty_data(self):
         """sale_loyalty's, counting only the order's own entries: the points
