@@ -88,7 +88,7 @@ def translate_seeded(env, langs=None, overwrite=False):
     if not langs:
         return
     # Imported here: the models import this module.
-    from .models import customer_care_date, customer_service_policy, customer_tier
+    from .models import customer_service_policy, customer_tier
 
     every = env(context=dict(env.context, active_test=False))
     tiers = every["customer.tier"].search([])
@@ -99,7 +99,12 @@ def translate_seeded(env, langs=None, overwrite=False):
     for field in ("name", "summary"):
         if field in policies._fields:
             translate_untouched(policies, field, policy_texts, langs, overwrite)
-    care_dates = every["customer.care.date"].search([])
-    festivals = [name for name, _days in customer_care_date.FESTIVALS]
-    translate_untouched(care_dates, "name", festivals, langs, overwrite)
+    # The festivals first: the care dates seeded from them take their names.
+    every["customer.care.festival"]._translate_defaults(langs, overwrite)
+    festivals = every["customer.care.festival"].search([])
+    care_dates = every["customer.care.date"].search([("festival_id", "!=", False)])
+    festival_names = [
+        (festival.with_context(lang="en_US").name, festival._name_translations(langs)) for festival in festivals
+    ]
+    translate_untouched(care_dates, "name", festival_names, langs, overwrite)
     every["loyalty.program"]._translate_tier_programs(langs, overwrite)

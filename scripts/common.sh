@@ -148,15 +148,26 @@ without_demo = all
 CONF
 }
 
-# A fresh, uniquely named database with the add-on installed, dropped (with its
-# filestore and run folder) when the calling script exits, even on failure.
-# Sets DB, RUN_DIR and CONF.
-fresh_database() {
+# A uniquely named database for $1 (test, bench...), not created yet, and its
+# configuration: both dropped (with its filestore and run folder) when the
+# calling script exits, even on failure. Sets DB, RUN_DIR and CONF.
+new_database() {
   DB="ct_$1_$(date +%Y%m%d%H%M%S)_$$"
   RUN_DIR=$(mktemp -d "$REPO/.run/$1.XXXXXX")
   CONF="$RUN_DIR/odoo.conf"
   trap 'dropdb --if-exists "$DB" >/dev/null 2>&1 || true; rm -rf "$RUN_DIR" "$REPO/.run/data/filestore/$DB"' EXIT
   write_odoo_conf "$DB" "$CONF"
+}
+
+# A free TCP port, for an Odoo HTTP server that must not clash with another
+# one on the machine (make demo's, a developer's).
+free_port() {
+  "$VENV/bin/python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# A fresh database (see new_database) with the add-on installed.
+fresh_database() {
+  new_database "$1"
   log "installing customer_tiering into $DB"
   "${ODOO_BIN[@]}" -c "$CONF" -i customer_tiering --stop-after-init --log-level=warn \
     > "$RUN_DIR/install.log" 2>&1 || { tail -n 60 "$RUN_DIR/install.log" >&2; die "installing customer_tiering failed"; }

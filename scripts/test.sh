@@ -1,12 +1,46 @@
 #!/usr/bin/env bash
-# make test: install the add-on into a fresh database, run the whole suite with
-# pytest-odoo (browser tours included), then drop the database, even on failure.
+# make test: the whole suite, browser tours included, in a fresh database
+# dropped afterwards, even on failure.
+#
+# Odoo's own runner installs the add-on and runs every test once (log kept in
+# .run/logs/). scripts/test_report.py then prints the tests run, failures,
+# errors and skips, and fails the run on any failure, error or skipped test,
+# on no test at all, and when the tests Odoo ran are not exactly the ones
+# pytest-odoo collects from the same database.
+#
+# TEST_RUNNER=pytest (make test-pytest): the add-on installed, then the suite
+# run by pytest-odoo, whose root conftest.py fails the run on a skipped test;
+# extra arguments go to pytest.
 source "$(dirname "$0")/common.sh"
 setup_all
 ensure_test_tools
-fresh_database test
 
-log "running the test suite"
-cd "$REPO"
-"$VENV/bin/python" -m pytest -p no:cacheprovider --odoo-config="$CONF" --odoo-database="$DB" --odoo-http \
-  --odoo-log-level=warn "$@" customer_tiering/tests
+run_with_pytest() {
+  fresh_database test
+  log "running the test suite with pytest-odoo"
+  cd "$REPO"
+  "$VENV/bin/python" -m pytest -p no:cacheprovider --odoo-config="$CONF" --odoo-database="$DB" --odoo-http \
+    --odoo-log-level=warn "$@" customer_tiering/tests
+}
+
+run_with_odoo() {
+  [ $# -eq 0 ] || die "Odoo's runner takes no arguments; TEST_RUNNER=pytest passes them to pytest"
+  new_database test
+  echo "http_port = $(free_port)" >> "$CONF"
+  mkdir -p "$REPO/.run/logs"
+  local test_log="$REPO/.run/logs/$DB.log" collected="$RUN_DIR/collected.txt" status=0
+  log "installing customer_tiering into $DB and running the test suite with Odoo's runner (log: $test_log)"
+  "${ODOO_BIN[@]}" -c "$CONF" -i customer_tiering --test-enable --test-tags /customer_tiering \
+    --stop-after-init --log-level=test > "$test_log" 2>&1 || status=$?
+  log "collecting the suite with pytest-odoo, to compare"
+  cd "$REPO"
+  "$VENV/bin/python" -m pytest -p no:cacheprovider --collect-only -q --odoo-config="$CONF" --odoo-database="$DB" \
+    customer_tiering/tests > "$collected" 2>&1 || { tail -n 40 "$collected" >&2; die "pytest-odoo could not collect the suite"; }
+  "$VENV/bin/python" "$REPO/scripts/test_report.py" "$test_log" --odoo-exit-code "$status" --collected "$collected"
+}
+
+case "${TEST_RUNNER:-odoo}" in
+  odoo) run_with_odoo "$@" ;;
+  pytest) run_with_pytest "$@" ;;
+  *) die "TEST_RUNNER is odoo (the default) or pytest, not $TEST_RUNNER" ;;
+esac

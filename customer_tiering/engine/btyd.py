@@ -55,8 +55,9 @@ def _arrays(*values):
 
 class _History:
     """x, t_x and T with their distinct values: the special functions are
-    evaluated once per distinct value and gathered, which makes a likelihood
-    evaluation over 100,000 customers a few milliseconds."""
+    evaluated once per distinct value and gathered: histories repeat (whole
+    days), so a likelihood evaluation costs little however many customers
+    share them (docs/design.md)."""
 
     def __init__(self, x, t_x, T):
         self.x, self.t_x, self.T = _arrays(x, t_x, T)

@@ -7,7 +7,7 @@ import numpy as np
 from markupsafe import Markup, escape
 
 from odoo import api, fields, models
-from odoo.tools import SQL, html_sanitize, split_every
+from odoo.tools import SQL, split_every
 
 from ..sql import company_value, customer_sales, purchase
 
@@ -386,18 +386,30 @@ class CustomerFollowupJob(models.AbstractModel):
 
     def _create_activities(self, values, keep=None):
         """Create the activities of ``values`` (see ``_partner_activity``) in
-        committed batches, their users following the customers, as
-        ``mail.activity.create`` does. Written with SQL: the ORM sanitises
-        every note twice and creates the followers one by one, over a
-        millisecond per activity, and a night may create tens of thousands.
+        committed batches (``mail.activity._bulk_create_automated``), their
+        users following the customers, as ``mail.activity.create`` does.
         ``keep(batch)``, when given, runs in each batch's transaction first
         and returns the values to create: what it writes (the care job's
-        log) commits with those activities, or not at all."""
+        log) commits with those activities, or not at all.
+
+        Each batch's assignees are notified (``_notify_automated``) right
+        after its commit, in a transaction of their own, with the ids the
+        batch created: a retried batch notifies for its last attempt only,
+        and a re-run creates no activity it already created, so nobody is
+        told twice. A worker killed between the two commits leaves that
+        batch's activities without their notification: at most once."""
         cron = self.env["ir.cron"]
+        Activity = self.env["mail.activity"]
         done = 0
         Lock = self.env["customer.tiering.lock"]
         for batch in split_every(BATCH, values, list):
-            Lock._run_batch(lambda batch=batch: self._insert_activities(keep(batch) if keep else batch))
+            created = []
+
+            def write(batch=batch, created=created):
+                created[:] = self._insert_activities(keep(batch) if keep else batch)
+
+            Lock._run_batch(write)
+            Lock._run_batch(lambda created=created: Activity.browse(created)._notify_automated())
             done += len(batch)
             cron._notify_progress(done=done, remaining=len(values) - done)
         for model in ("mail.activity", "mail.followers", "res.partner"):
@@ -409,72 +421,8 @@ class CustomerFollowupJob(models.AbstractModel):
         users._bus_send("mail.activity/updated", {"activity_created": True})
 
     def _insert_activities(self, batch):
-        if not batch:
-            return
-        model = self.env["ir.model"]._get("res.partner")
-        users = self.env["res.users"].sudo().browse({vals["user_id"] for vals in batch})
-        tz = {user.id: user.tz for user in users}
-        columns = {
-            "res_id": ("int4", [vals["res_id"] for vals in batch]),
-            "res_name": ("varchar", [vals["res_name"] for vals in batch]),
-            "activity_type_id": ("int4", [vals["activity_type_id"] for vals in batch]),
-            "summary": ("varchar", [vals["summary"] for vals in batch]),
-            "note": ("text", [_html(vals["note"]) for vals in batch]),
-            "date_deadline": ("date", [vals["date_deadline"] for vals in batch]),
-            "user_id": ("int4", [vals["user_id"] for vals in batch]),
-            "user_tz": ("varchar", [tz[vals["user_id"]] for vals in batch]),
-            "service_policy_id": ("int4", [vals.get("service_policy_id") for vals in batch]),
-        }
-        names = SQL(", ").join(SQL.identifier(name) for name in columns)
-        self.env.cr.execute(
-            SQL(
-                """
-                INSERT INTO mail_activity (res_model_id, res_model, automated, active, %(names)s,
-                                           create_uid, create_date, write_uid, write_date)
-                SELECT %(model_id)s, %(model)s, true, true, %(names)s, %(uid)s, %(now)s, %(uid)s, %(now)s
-                  FROM unnest(%(arrays)s) AS v(%(names)s)
-                """,
-                names=names,
-                arrays=SQL(", ").join(SQL("%s::%s[]", array, SQL(sql_type)) for sql_type, array in columns.values()),
-                model_id=model.id,
-                model=model.model,
-                uid=self.env.uid,
-                now=self.env.cr.now(),
-            )
-        )
-        res_ids = defaultdict(list)
-        for vals in batch:
-            res_ids[vals["user_id"]].append(vals["res_id"])
-        for user in users:
-            self._insert_followers(res_ids[user.id], user.partner_id)
-
-    def _insert_followers(self, res_ids, partner):
-        """``partner`` follows the partners of ``res_ids`` it does not
-        follow yet, with the subtypes Odoo gives a new follower by default."""
-        default, _internal, external = self.env["mail.message.subtype"].default_subtypes("res.partner")
-        self.env.cr.execute(
-            SQL(
-                """
-                WITH follower AS (
-                    INSERT INTO mail_followers (res_model, res_id, partner_id)
-                    SELECT 'res.partner', res_id, %(partner)s FROM unnest(%(res_ids)s::int[]) AS res_id
-                        ON CONFLICT DO NOTHING
-                 RETURNING id
-                )
-                INSERT INTO mail_followers_mail_message_subtype_rel (mail_followers_id, mail_message_subtype_id)
-                SELECT follower.id, subtype FROM follower, unnest(%(subtypes)s::int[]) AS subtype
-                """,
-                partner=partner.id,
-                res_ids=res_ids,
-                subtypes=(external if partner.partner_share else default).ids,
-            )
-        )
-
-
-def _html(note):
-    """A note as the Html field stores it: the add-on's own markup as it
-    is, anything else sanitised."""
-    return note if isinstance(note, Markup) else html_sanitize(note)
+        """The activities of ``batch``, created; returns their ids."""
+        return self.env["mail.activity"]._bulk_create_automated(batch)
 
 
 def _first_employee(*candidates):

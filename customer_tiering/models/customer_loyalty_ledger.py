@@ -1,6 +1,7 @@
+import logging
 from collections import defaultdict
+from contextlib import nullcontext
 from dataclasses import dataclass
-from uuid import uuid4
 
 from dateutil.relativedelta import relativedelta
 
@@ -10,7 +11,10 @@ from odoo.tools import SQL, float_round, split_every
 
 from ..engine.points import CardLots
 from ..sql import CUSTOMER_DOCUMENT_TYPES, company_value, points_eligible
+from .customer_tiering_lock import _testing
+from .loyalty_card import SEND_CHUNK
 
+_logger = logging.getLogger(__name__)
 DOCUMENT_TYPES = CUSTOMER_DOCUMENT_TYPES
 CHUNK = 10000
 
@@ -436,8 +440,8 @@ class CustomerLoyaltyLedger(models.AbstractModel):
     def _document_states(self, move_ids):
         """The open cycle of each document, from one query. Each document's
         entries are looked up in their index: the documents are mostly new,
-        with none, and for ten thousand ids PostgreSQL would rather read the
-        whole ledger, ten times slower."""
+        with none, and for a batch of ids PostgreSQL would rather read the
+        whole ledger, which is much slower (docs/design.md)."""
         self.env["loyalty.history"].flush_model()
         rows = self.env.execute_query(
             SQL(
@@ -519,35 +523,17 @@ class CustomerLoyaltyLedger(models.AbstractModel):
         existing = dict(self._card_rows(program, partner_ids))
         missing = [partner_id for partner_id in partner_ids if partner_id not in existing]
         if missing:
-            created = self.env.execute_query(
-                SQL(
-                    """
-                    INSERT INTO loyalty_card (program_id, company_id, partner_id, code, points, active,
-                                              is_tier_card, create_uid, create_date, write_uid, write_date)
-                    SELECT %(program)s, %(company)s, t.partner_id, t.code, 0, TRUE, TRUE,
-                           %(uid)s, %(now)s, %(uid)s, %(now)s
-                      FROM unnest(%(partners)s::int[], %(codes)s::varchar[]) AS t(partner_id, code)
-                        ON CONFLICT (program_id, partner_id) WHERE is_tier_card DO NOTHING
-                 RETURNING partner_id, id
-                    """,
-                    program=program.id,
-                    company=program.company_id.id,
-                    partners=missing,
-                    codes=[_card_code() for _partner in missing],
-                    uid=self.env.uid,
-                    now=self.env.cr.now(),
-                )
-            )
+            created = self.env["loyalty.card"]._bulk_create_tier_cards(program, missing)
             existing.update(created)
             if len(created) < len(missing):
                 existing.update(self._card_rows(program, [pid for pid in missing if pid not in existing]))
         return existing
 
     def _card_rows(self, program, partner_ids):
-        # Each card looked up in the unique index: for ten thousand ids,
-        # PostgreSQL would rather read the program's every card, ten times
-        # slower. LIMIT 1 (one tier card per partner and program anyway)
-        # keeps the subquery a lookup per id.
+        # Each card looked up in the unique index: for a batch of ids,
+        # PostgreSQL would rather read the program's every card, which is
+        # much slower (docs/design.md). LIMIT 1 (one tier card per partner
+        # and program anyway) keeps the subquery a lookup per id.
         return self.env.execute_query(
             SQL(
                 """
@@ -564,57 +550,9 @@ class CustomerLoyaltyLedger(models.AbstractModel):
     # ------------------------------------------------------------ ledger
     def _insert(self, entries):
         """Insert the entries whose key is new and move the card balances by
-        exactly those, in one statement. Returns how many cards moved.
-
-        The cards keep their write date: it is indexed, and a balance move
-        that leaves every indexed column as it was is a heap-only update
-        (half the time of one that also writes the card in its five
-        indexes). The entries carry the date of the move."""
-        if not entries:
-            return 0
-        self.env["loyalty.history"].flush_model()
-        self.env["loyalty.card"].flush_model(["points"])
-        self.env.cr.execute(
-            SQL(
-                """
-                WITH inserted AS (
-                    INSERT INTO loyalty_history (card_id, description, issued, used, order_model, order_id,
-                                                 points_kind, points_key, points_date, points_lot_id, points_note,
-                                                 create_uid, create_date, write_uid, write_date)
-                    SELECT e.card_id, e.description, e.issued, e.used,
-                           CASE WHEN e.order_id IS NOT NULL THEN 'account.move' END, e.order_id,
-                           e.kind, e.key, e.date, e.lot_id, e.note, %(uid)s, %(now)s, %(uid)s, %(now)s
-                      FROM unnest(%(cards)s::int[], %(descriptions)s::text[], %(issued)s::float8[],
-                                  %(used)s::float8[], %(orders)s::int[], %(kinds)s::varchar[],
-                                  %(keys)s::varchar[], %(dates)s::date[], %(lots)s::int[], %(notes)s::text[])
-                           AS e(card_id, description, issued, used, order_id, kind, key, date, lot_id, note)
-                        ON CONFLICT (card_id, points_key) WHERE points_key IS NOT NULL DO NOTHING
-                    RETURNING card_id, issued - used AS delta
-                )
-                UPDATE loyalty_card card
-                   SET points = card.points + d.delta
-                  FROM (SELECT card_id, sum(delta) AS delta FROM inserted GROUP BY card_id) d
-                 WHERE card.id = d.card_id
-             RETURNING card.id
-                """,
-                cards=[e.card_id for e in entries],
-                descriptions=[e.description for e in entries],
-                issued=[e.issued for e in entries],
-                used=[e.used for e in entries],
-                orders=[e.order_id for e in entries],
-                kinds=[e.kind for e in entries],
-                keys=[e.key for e in entries],
-                dates=[e.date for e in entries],
-                lots=[e.lot_id for e in entries],
-                notes=[e.note for e in entries],
-                uid=self.env.uid,
-                now=self.env.cr.now(),
-            )
-        )
-        moved = self.env.cr.rowcount
-        self.env["loyalty.card"].invalidate_model(["points", "history_ids"])
-        self.env["loyalty.history"].invalidate_model()
-        return moved
+        exactly those (``loyalty.history._bulk_insert``). Returns how many
+        cards moved."""
+        return self.env["loyalty.history"]._bulk_insert(entries)
 
     # ------------------------------------------------------------ nightly
     @api.model
@@ -628,8 +566,39 @@ class CustomerLoyaltyLedger(models.AbstractModel):
             written_since = not config._points_full_check_due(today) and config.points_cards_checked_since
             ledger._catch_up(config)
             ledger._expire(config, today, written_since)
+            # what postings by hand queued and their cron has not sent yet
+            ledger._send_communications(config.company_id)
 
         self.env["customer.tiering.lock"]._run_companies("loyalty", list(configs), run)
+
+    @api.model
+    def _cron_send_communications(self):
+        """Send the tier card communications queued by postings, cancellations
+        and adjustments, once those committed (``_send_communications``)."""
+        self._send_communications()
+
+    def _send_communications(self, company=None):
+        """Send the queued communications of the tier cards (of ``company``,
+        or of all), a chunk per committed transaction, after the moves that
+        queued them committed. A chunk that fails (a template that does not
+        render) is rolled back and logged, its rows left for the next run:
+        a mail never holds back the points."""
+        Card, Lock = self.env["loyalty.card"], self.env["customer.tiering.lock"]
+        testing = _testing()
+        while True:
+            taken = []
+            try:
+                # A test cannot roll its transaction back: a savepoint stands in.
+                with self.env.cr.savepoint() if testing else nullcontext():
+                    Lock._run_batch(lambda taken=taken: taken.append(Card._send_queued_tier_communications(company)))
+            except Exception:  # noqa: BLE001 - a mail must not stop the points run
+                _logger.exception("Customer tiering: tier card communications not sent, left for the next run")
+                if not testing:
+                    self.env.cr.rollback()
+                self.env.invalidate_all()
+                return
+            if taken[0] < SEND_CHUNK:
+                return
 
     def _catch_up(self, config):
         """Award posted documents that were missed, and void those no longer
@@ -693,11 +662,18 @@ class CustomerLoyaltyLedger(models.AbstractModel):
         )
         Move = self.env["account.move"].sudo()
         Lock = self.env["customer.tiering.lock"]
+        # A back-fill (the company's first check, or the first since its
+        # program or start date changed) counts past invoices: its cards and
+        # milestones are history, not news, and send no communication.
+        backfill = not config.points_full_check
+        ledger = self.with_context(loyalty_no_mail=True) if backfill else self
         # By customer: a chunk moves each card's balance once, and an invoice
         # and its credit notes mostly fall in the same chunk.
         for chunk in split_every(CHUNK, rows, list):
-            Lock._run_batch(lambda chunk=chunk: self._catch_up_chunk(Move, chunk, config))
+            Lock._run_batch(lambda chunk=chunk: ledger._catch_up_chunk(Move, chunk, config))
             Move.invalidate_model()  # keep memory flat over millions of documents
+            if not backfill:
+                self._send_communications(config.company_id)
         config.sudo().write({"points_checked_since": since, **({"points_full_check": since} if full else {})})
 
     def _catch_up_chunk(self, Move, rows, config):
@@ -863,11 +839,12 @@ class CustomerLoyaltyLedger(models.AbstractModel):
     @api.model
     def _change_program(self, old_program, new_program):
         """Carry every tier card of ``old_program`` over to the same
-        customer's tier card of ``new_program`` (``_move_cards``)."""
+        customer's tier card of ``new_program`` (``_move_cards``). The new
+        cards continue the old ones: no *At creation* communication."""
         Card = self.env["loyalty.card"].with_context(active_test=False)
         old_cards = Card.search([("program_id", "=", old_program.id), ("is_tier_card", "=", True)])
         for chunk in split_every(CHUNK, old_cards.ids, Card.browse):
-            finals = self._tier_cards(new_program, chunk.partner_id.ids)
+            finals = self.with_context(loyalty_no_mail=True)._tier_cards(new_program, chunk.partner_id.ids)
             self._move_cards({card.id: finals[card.partner_id.id] for card in chunk if card.partner_id})
 
     def _move_cards(self, moves):
@@ -977,12 +954,6 @@ class CustomerLoyaltyLedger(models.AbstractModel):
             entity.message_post(
                 body=self.env._("Loyalty points adjusted by %(points)s: %(reason)s", points=points, reason=reason)
             )
-
-
-def _card_code():
-    # Odoo's own codes carry 32 random bits: a collision is likely from about
-    # 100,000 cards, so tier cards take 80.
-    return f"044{uuid4().hex[:20]}"
 
 
 def _round_down(points, rounding):

@@ -1,5 +1,4 @@
 import io
-import json
 import logging
 from bisect import bisect_left
 from dataclasses import asdict
@@ -12,6 +11,7 @@ from dateutil.relativedelta import relativedelta
 from odoo import api, fields, models
 from odoo.tools import SQL, split_every
 
+from .. import automation
 from ..engine import btyd, frames, lifecycle, tiering
 from ..engine.frames import differs
 from ..sql import company_partner, company_value, customer_documents, customer_sales, purchase
@@ -110,6 +110,7 @@ STAGE_COLUMNS = {
     **SCHEDULE_TYPES,
     "old_tier_id": "int4",
     "old_lifecycle_stage": "varchar",
+    "old_churn_risk_level": "varchar",
     "reason": "varchar",
     "unlock": "bool",
     "moved": "bool",
@@ -151,6 +152,16 @@ def _split(ids, bounds):
     return [ids[start:end] for start, end in pairwise(cuts) if end > start]
 
 
+def _tracked_ids(chunk):
+    """The ids of the chunk's entities whose tier, stage or risk level the chunk changes."""
+    mask = (
+        chunk["moved"]
+        | differs(chunk["lifecycle_stage"], chunk["old_lifecycle_stage"])
+        | differs(chunk["churn_risk_level"], chunk["old_churn_risk_level"])
+    )
+    return chunk.index[mask & chunk["partner_changed"]].tolist()
+
+
 def _chunks(frame, size):
     for start in range(0, len(frame), size):
         yield frame.iloc[start : start + size]
@@ -164,6 +175,7 @@ def _staging_frame(changed, prior):
     staged = changed.assign(
         old_tier_id=old,
         old_lifecycle_stage=prior["lifecycle_stage"].reindex(changed.index),
+        old_churn_risk_level=prior["churn_risk_level"].reindex(changed.index),
         moved=differs(new, old),
         old_state=prior["tiering_state"].reindex(changed.index).astype("Int64"),
     )
@@ -659,8 +671,8 @@ class CustomerTieringJob(models.AbstractModel):
 
     def _frame(self, query, columns):
         """``query``'s rows, indexed by partner: copied out as CSV for pandas'
-        C parser, which reads a million rows several times faster than
-        Python tuples from the cursor."""
+        C parser, which reads large results faster than Python tuples from
+        the cursor (docs/design.md)."""
         cursor = self.env.cr._obj
         buffer = io.StringIO()
         statement = cursor.mogrify(query.code, query.params).decode()
@@ -683,27 +695,101 @@ class CustomerTieringJob(models.AbstractModel):
         """Store ``changed`` chunk by chunk, each chunk with its tier history
         (and, with ``mark_resources``, the marks of the customers it moved
         whose new tier's resources are due), so that an interrupted run
-        leaves no tier without its history row or its resources."""
+        leaves no tier without its history row or its resources. After each
+        committed chunk, ``res.partner._on_tiering_changed`` gets what it
+        changed (``_call_tiering_hook``)."""
         Lock = self.env["customer.tiering.lock"]
         Lock._commit()  # the model fit, kept when a chunk is retried
         staged = _staging_frame(changed, prior)
+        rules = automation.find_rules(self.env) if len(staged) else None
         done = 0
         for chunk in _chunks(staged, CHUNK_SIZE):
-            Lock._run_batch(lambda chunk=chunk: self._write_chunk(company, chunk, mark_resources))
+            written = {}  # what the last try of the chunk changed: a retried chunk starts again
+            Lock._run_batch(
+                lambda chunk=chunk, written=written: written.update(
+                    changes=self._write_chunk(company, chunk, mark_resources, rules)
+                )
+            )
+            self._call_tiering_hook(company, written["changes"])
             done += len(chunk)
             self.env["ir.cron"]._notify_progress(done=done, remaining=len(staged) - done)
         self.env["res.partner"].invalidate_model([*STORED_COLUMNS, *SCHEDULE_COLUMNS, "tier_locked", "tier_lock_until"])
         self.env["customer.tiering.schedule"].invalidate_model()
 
-    def _write_chunk(self, company, chunk, mark_resources=False):
+    def _write_chunk(self, company, chunk, mark_resources=False, rules=None):
+        """Write ``chunk``; returns what it changed, for ``_on_tiering_changed``
+        (an ``automation.TieringChanges``). ``rules``: the run's automation
+        rules (``automation.find_rules``), whose "before update" domains are
+        evaluated here, on the values stored before the chunk's UPDATE."""
+        pre = self._filter_pre(company, chunk, automation.pre_rules(rules)) if rules else {}
         self._stage(chunk)
         self._update_partners(company)
         self._update_schedules(company)
         self._unlock_expired(company)
-        self._log_history(company)
+        tier_history_ids, lifecycle_history_ids = self._log_history(company)
+        changes = automation.TieringChanges(
+            company.id, self._tiering_changes(), tuple(tier_history_ids), tuple(lifecycle_history_ids), rules, pre
+        )
         self._track_in_chatter()
         if mark_resources:
             self._mark_tier_resources(company)
+        return changes
+
+    def _filter_pre(self, company, chunk, rules):
+        """{rule id: ids of the chunk's entities matching its "before update"
+        domain}, for the partner ``rules`` that have one."""
+        if not rules:
+            return {}
+        partners = self.env["res.partner"].with_company(company).browse(_tracked_ids(chunk))
+        # The cache may hold values an earlier chunk replaced in SQL.
+        partners.invalidate_recordset()
+        return automation.filter_pre(partners, rules)
+
+    def _tiering_changes(self):
+        """``{partner_id: {field: (old, new)}}`` for the staged entities whose
+        tier, stage or risk level the chunk changed, as the ORM reads them.
+        ``_update_partners`` dropped the rows it left as they were."""
+        rows = self.env.execute_query(
+            SQL(
+                """
+                SELECT s.id, s.old_tier_id, s.tier_id, s.old_lifecycle_stage, s.lifecycle_stage,
+                       s.old_churn_risk_level, s.churn_risk_level
+                  FROM customer_tiering_stage s
+                 WHERE s.partner_changed
+                   AND (s.moved OR s.lifecycle_stage IS DISTINCT FROM s.old_lifecycle_stage
+                        OR s.churn_risk_level IS DISTINCT FROM s.old_churn_risk_level)
+                """
+            )
+        )
+        changes = {}
+        for partner_id, *values in rows:
+            pairs = zip(automation.TRACKED_FIELDS, zip(values[::2], values[1::2], strict=True), strict=True)
+            changes[partner_id] = {
+                name: (old or False, new or False) for name, (old, new) in pairs if (old or False) != (new or False)
+            }
+        return changes
+
+    def _call_tiering_hook(self, company, changes):
+        """``res.partner._on_tiering_changed(changes)`` after the chunk's
+        commit, in the company of the run, its work committed on its own. A
+        failure there is logged and rolled back, and the run goes on: the
+        chunk's values stay committed (at most once, see the hook)."""
+        if not changes:
+            return
+        Partner = self.env["res.partner"].with_company(company)
+        # The chunk wrote in SQL: the hook and the rules read the new values.
+        Partner.invalidate_model([*STORED_COLUMNS, "tier_locked", "tier_lock_until"])
+        try:
+            with self.env.cr.savepoint():
+                Partner._on_tiering_changed(changes)
+        except Exception:
+            self.env.invalidate_all()
+            _logger.exception(
+                "Customer tiering for %s: _on_tiering_changed failed for partners %s",
+                company.name,
+                sorted(changes.partners),
+            )
+        self.env["customer.tiering.lock"]._commit()
 
     def _mark_tier_resources(self, company):
         """Mark the chunk's customers moved from one tier to another: their
@@ -787,75 +873,53 @@ class CustomerTieringJob(models.AbstractModel):
         )
 
     def _log_history(self, company):
-        """Tier and lifecycle history rows for the customers that moved."""
+        """Tier and lifecycle history rows for the customers that moved: the
+        ids of the tier rows and of the lifecycle rows inserted."""
         now = fields.Datetime.now()
         self.env.cr.execute(
             SQL(
                 """
+            WITH tier AS (
             INSERT INTO customer_tier_history (partner_id, company_id, old_tier_id, new_tier_id, date, reason,
                                                create_uid, create_date)
             SELECT s.id, %(company)s, s.old_tier_id, s.tier_id, %(now)s, s.reason, %(uid)s, %(now)s
               FROM customer_tiering_stage s
-             WHERE s.moved;
-
+             WHERE s.moved
+            RETURNING id
+            ), stage AS (
             INSERT INTO customer_lifecycle_history (partner_id, company_id, old_stage, new_stage, date,
                                                     create_uid, create_date)
             SELECT s.id, %(company)s, s.old_lifecycle_stage, s.lifecycle_stage, %(now)s, %(uid)s, %(now)s
               FROM customer_tiering_stage s
              WHERE s.lifecycle_stage IS DISTINCT FROM s.old_lifecycle_stage
+            RETURNING id
+            )
+            SELECT ARRAY(SELECT id FROM tier ORDER BY id), ARRAY(SELECT id FROM stage ORDER BY id)
             """,
                 company=company.id,
                 now=now,
                 uid=self.env.uid,
             )
         )
+        return self.env.cr.fetchone()
 
     def _track_in_chatter(self):
         """The chatter tracking the ORM would have logged for customers that
         move from one tier or stage to another: one message per customer with
-        a tracking value per field. A first classification is in the history
-        only: on install it would otherwise post one message per customer."""
-        partner = self.env["res.partner"]
-        stage_labels = dict(partner._fields["lifecycle_stage"]._description_selection(self.env))
-        now = fields.Datetime.now()
-        self.env.cr.execute(
-            SQL(
-                """
-            WITH tracked AS (
-                SELECT s.id, s.old_tier_id, s.tier_id, s.old_lifecycle_stage, s.lifecycle_stage,
-                       s.moved AND s.old_tier_id IS NOT NULL AS tier_moved,
-                       s.lifecycle_stage IS DISTINCT FROM s.old_lifecycle_stage
-                           AND s.old_lifecycle_stage IS NOT NULL AS stage_moved
-                  FROM customer_tiering_stage s
-            ), message AS (
-                INSERT INTO mail_message (model, res_id, message_type, subtype_id, author_id, date, body,
-                                          create_uid, create_date)
-                SELECT 'res.partner', t.id, 'notification', %(subtype)s, %(author)s, %(now)s, '', %(uid)s, %(now)s
-                  FROM tracked t
-                 WHERE t.tier_moved OR t.stage_moved
-             RETURNING id, res_id
-            )
-            INSERT INTO mail_tracking_value (field_id, mail_message_id, old_value_integer, old_value_char,
-                                             new_value_integer, new_value_char, create_uid, create_date)
-            SELECT %(tier_field)s, message.id, t.old_tier_id, COALESCE(old.name->>%(lang)s, old.name->>'en_US', ''),
-                   t.tier_id, COALESCE(new.name->>%(lang)s, new.name->>'en_US', ''), %(uid)s, %(now)s
-              FROM message
-              JOIN tracked t ON t.id = message.res_id AND t.tier_moved
-         LEFT JOIN customer_tier old ON old.id = t.old_tier_id
-         LEFT JOIN customer_tier new ON new.id = t.tier_id
-         UNION ALL
-            SELECT %(stage_field)s, message.id, NULL, %(labels)s::jsonb->>t.old_lifecycle_stage,
-                   NULL, %(labels)s::jsonb->>t.lifecycle_stage, %(uid)s, %(now)s
-              FROM message
-              JOIN tracked t ON t.id = message.res_id AND t.stage_moved
-            """,
-                subtype=self.env["ir.model.data"]._xmlid_to_res_id("mail.mt_note"),
-                author=self.env.user.partner_id.id,
-                tier_field=self.env["ir.model.fields"]._get("res.partner", "tier_id").id,
-                stage_field=self.env["ir.model.fields"]._get("res.partner", "lifecycle_stage").id,
-                labels=json.dumps(stage_labels),
-                lang=self.env.lang or "en_US",
-                now=now,
-                uid=self.env.uid,
-            )
+        a tracking value per field (``mail.message._bulk_log_tracking``). A
+        first classification is in the history only: on install it would
+        otherwise post one message per customer. The other tracked fields the
+        job writes (the stage's date, an expired lock) are in the history or
+        follow from these two, and are not tracked."""
+        changes = SQL(
+            """
+            SELECT s.id, 'tier_id', s.old_tier_id::text, s.tier_id::text
+              FROM customer_tiering_stage s
+             WHERE s.moved AND s.old_tier_id IS NOT NULL
+             UNION ALL
+            SELECT s.id, 'lifecycle_stage', s.old_lifecycle_stage, s.lifecycle_stage
+              FROM customer_tiering_stage s
+             WHERE s.lifecycle_stage IS DISTINCT FROM s.old_lifecycle_stage AND s.old_lifecycle_stage IS NOT NULL
+            """
         )
+        self.env["mail.message"]._bulk_log_tracking("res.partner", changes)

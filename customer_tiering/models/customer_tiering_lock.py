@@ -30,11 +30,11 @@ class CustomerTieringLock(models.AbstractModel):
         if acquired:
             # The runs' queries look up a few thousand customers by id, but
             # their estimates can pass jit_above_cost: compiling them would
-            # then take several times longer (100-200 ms) than running them.
-            # The plans the connection cached in an earlier run, such as its
-            # foreign key checks', fit the tables as they were then: after a
-            # weekly full run, the next nights' chatter inserts took 0.7 s
-            # instead of 0.2 s. Each run plans afresh.
+            # then take longer than running them. The plans the connection
+            # cached in an earlier run, such as its foreign key checks', fit
+            # the tables as they were then: after a weekly full run they slowed
+            # the next nights' chatter inserts. Each run plans afresh
+            # (measurements: docs/design.md).
             self.env.cr.execute(SQL("SET jit = off; DISCARD PLANS"))
         else:
             _logger.info("Customer tiering: %s for %s is already running, skipped", job, company.name)

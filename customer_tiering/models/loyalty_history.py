@@ -228,6 +228,83 @@ class LoyaltyHistory(models.Model):
         )
         return super().init()
 
+    @api.model
+    def _bulk_insert(self, entries):
+        """Insert the points entries whose key is new on their card and move
+        the cards' balances by exactly those, in one statement. Returns how
+        many cards moved. Each entry has ``card_id``, ``description``,
+        ``issued``, ``used``, ``order_id`` (an ``account.move``), ``kind``,
+        ``key``, ``date``, ``lot_id`` and ``note``.
+
+        Of ``loyalty.history.create`` followed by the card's
+        ``write({'points': ...})`` (what Odoo's *Update Balance* does) it
+        honours: the stored columns as the ORM writes them, the balance moved
+        by issued less used, and the program's *When reaching* communications
+        of ``loyalty.card.write``, queued in the same statement for the cards
+        whose balance went up across a milestone (``loyalty_no_mail``
+        honoured) and sent after the commit.
+
+        It skips, deliberately: the ledger fields' guard of ``create`` (only
+        the add-on calls this, as the superuser would); the cards' write date,
+        left as it was so that the move is a heap-only update of the card (no
+        indexed column changes; the entries carry the date of the move); and
+        the tracking message of ``points`` (a chatter message per card and
+        move: the card's entries are its history, read on the card and the
+        portal)."""
+        if not entries:
+            return 0
+        self.flush_model()
+        self.env["loyalty.card"].flush_model(["points"])
+        queue = self.env["loyalty.card"]._queue_points_reach_sql("moved")
+        self.env.cr.execute(
+            SQL(
+                """
+                WITH inserted AS (
+                    INSERT INTO loyalty_history (card_id, description, issued, used, order_model, order_id,
+                                                 points_kind, points_key, points_date, points_lot_id, points_note,
+                                                 create_uid, create_date, write_uid, write_date)
+                    SELECT e.card_id, e.description, e.issued, e.used,
+                           CASE WHEN e.order_id IS NOT NULL THEN 'account.move' END, e.order_id,
+                           e.kind, e.key, e.date, e.lot_id, e.note, %(uid)s, %(now)s, %(uid)s, %(now)s
+                      FROM unnest(%(cards)s::int[], %(descriptions)s::text[], %(issued)s::float8[],
+                                  %(used)s::float8[], %(orders)s::int[], %(kinds)s::varchar[],
+                                  %(keys)s::varchar[], %(dates)s::date[], %(lots)s::int[], %(notes)s::text[])
+                           AS e(card_id, description, issued, used, order_id, kind, key, date, lot_id, note)
+                        ON CONFLICT (card_id, points_key) WHERE points_key IS NOT NULL DO NOTHING
+                    RETURNING card_id, issued - used AS delta
+                ), moved AS (
+                    UPDATE loyalty_card card
+                       SET points = card.points + d.delta
+                      FROM (SELECT card_id, sum(delta) AS delta FROM inserted GROUP BY card_id) d
+                     WHERE card.id = d.card_id
+                 RETURNING card.id, card.program_id, card.company_id, card.points - d.delta AS before,
+                           card.points AS after
+                )%(queue)s
+                SELECT (SELECT count(*) FROM moved), %(queued)s
+                """,
+                cards=[e.card_id for e in entries],
+                descriptions=[e.description for e in entries],
+                issued=[e.issued for e in entries],
+                used=[e.used for e in entries],
+                orders=[e.order_id for e in entries],
+                kinds=[e.kind for e in entries],
+                keys=[e.key for e in entries],
+                dates=[e.date for e in entries],
+                lots=[e.lot_id for e in entries],
+                notes=[e.note for e in entries],
+                uid=self.env.uid,
+                now=self.env.cr.now(),
+                queue=queue,
+                queued=SQL("(SELECT count(*) FROM queued)") if queue else SQL("0"),
+            )
+        )
+        moved, queued = self.env.cr.fetchone()
+        if queued:
+            self.env["loyalty.card"]._trigger_tier_communications()
+        self.env["loyalty.card"].invalidate_model(["points", "history_ids"])
+        self.invalidate_model()
+        return moved
+
     @api.model_create_multi
     def create(self, vals_list):
         if not self.env.su and any(vals.get(field) for vals in vals_list for field in LEDGER_FIELDS):

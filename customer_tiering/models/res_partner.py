@@ -2,6 +2,7 @@ from odoo import api, fields, models
 from odoo.exceptions import AccessError, ValidationError
 from odoo.tools import SQL, create_index
 
+from .. import automation
 from ..engine import lifecycle, tiering
 from ..sql import indexed_company_value
 from .customer_lifecycle_history import STAGES
@@ -41,7 +42,7 @@ SALESPERSON_INDEX = "res_partner_salesperson_index"
 #: res_partner's storage parameters while the add-on is installed. The
 #: nightly run rewrites a few percent of the partners, which clears their
 #: pages' visibility bits: until a vacuum, the lists' index-only scans read
-#: the table too (1.8 s instead of 0.15 s to group a million by tier). So
+#: the table too, many times slower (docs/design.md). So
 #: vacuum once 1% of the rows changed, not after PostgreSQL's default 20%.
 #: And leave a tenth of each page free (from the next write of its rows on):
 #: a rewritten partner whose indexed values did not change then stays on its
@@ -583,6 +584,31 @@ class ResPartner(models.Model):
         action = self.env["ir.actions.act_window"]._for_xml_id("customer_tiering.customer_tier_history_action")
         action["domain"] = [("partner_id", "=", self.commercial_partner_id.id)]
         return action
+
+    @api.model
+    def _on_tiering_changed(self, changes):
+        """Called by the nightly job (``customer.tiering.job``) after each
+        committed chunk, in the company of the run, with what the chunk
+        changed in SQL: an ``automation.TieringChanges`` (its ``partners``:
+        ``{partner_id: {field: (old, new)}}`` for the commercial entities
+        whose ``tier_id``, ``lifecycle_stage`` or ``churn_risk_level``
+        changed; its ``tier_history_ids`` and ``lifecycle_history_ids``: the
+        history rows inserted). Override it to react to these changes.
+
+        The default runs the Automation Rules an ORM write would have run: on
+        res.partner with trigger "On update" / "On creation & update" watching
+        one of these fields (or none), for the entities whose watched field
+        changed, "before update" domain on the old values and "apply on"
+        domain on the new ones; on the history models with trigger "On
+        creation" / "On creation & update", for the rows inserted. Child
+        contacts, which get their entity's values in the same UPDATE, do not
+        run rules.
+
+        At most once: the chunk is committed before the call, so a run killed
+        between the commit and the call skips the chunk's hook, and the next
+        run does not repeat it. An exception rolls back only this call's work:
+        the job logs it with the partner ids and goes on."""
+        automation.run_rules(self, changes)
 
 
 def _same(current, value):

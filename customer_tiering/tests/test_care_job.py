@@ -1,8 +1,6 @@
 from datetime import date, timedelta
 from unittest.mock import patch
 
-from dateutil.relativedelta import relativedelta
-
 from odoo import fields
 from odoo.tests import new_test_user, tagged
 
@@ -78,8 +76,12 @@ class TestCareJob(TieringInvoiceCommon):
         self.assertIn("Spring Festival", mail.body_html)
         self.assertFalse(self.mails(self.opted_out, "Spring Festival"))
         copy = festival.action_copy_next_year()
+        next_year = festival.date.year + 1
+        lunar = self.env["customer.care.festival.date"]._dates(festival.festival_id, [next_year])
         self.assertEqual(
-            self.env["customer.care.date"].search(copy["domain"]).date, festival.date + relativedelta(years=1)
+            self.env["customer.care.date"].search(copy["domain"]).date,
+            lunar[festival.festival_id.id, next_year],
+            "a lunar festival's next date comes from the festival table",
         )
 
     def test_holiday_email_in_the_customers_language(self):

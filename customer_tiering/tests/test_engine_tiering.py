@@ -2,7 +2,8 @@
 
 import numpy as np
 import pandas as pd
-import pytest
+
+from odoo.tests import BaseCase, tagged
 
 from odoo.addons.customer_tiering.engine import tiering
 from odoo.addons.customer_tiering.engine.tiering import TieringSettings
@@ -52,7 +53,8 @@ def tiers_of(sales_rows, prior_rows=None, today=TODAY, **settings):
     return {pid: (None if pd.isna(tier) else int(tier)) for pid, tier in result["tier_id"].items()}
 
 
-class TestAbc:
+@tagged("post_install", "-at_install")
+class TestAbc(BaseCase):
     def test_exact_boundaries(self):
         # shares before each customer: 0, 0.80, 0.95 -> A, B (0.80 is not < 0.80), C
         assert tiers_of({1: (1, 80.0), 2: (1, 15.0), 3: (1, 5.0)}) == {1: A, 2: B, 3: C}
@@ -79,7 +81,8 @@ class TestAbc:
         assert result == {1: A, 2: B, 3: C}
 
 
-class TestOtherMethods:
+@tagged("post_install", "-at_install")
+class TestOtherMethods(BaseCase):
     def test_thresholds(self):
         result = tiers_of({1: (1, 1000.0), 2: (1, 999.99), 3: (1, 100.0), 4: (1, 5.0)}, method="threshold")
         assert result == {1: A, 2: B, 3: B, 4: C}
@@ -95,7 +98,8 @@ class TestOtherMethods:
         assert result == expected
 
 
-class TestRfm:
+@tagged("post_install", "-at_install")
+class TestRfm(BaseCase):
     def test_quintiles_of_ten_distinct_values(self):
         scores = tiering.quintile_scores(pd.Series(range(1, 11), dtype="float64"))
         assert scores.tolist() == [1, 1, 2, 2, 3, 3, 4, 4, 5, 5]
@@ -114,7 +118,8 @@ class TestRfm:
         assert scores.loc[2].isna().all()
 
 
-class TestPolicy:
+@tagged("post_install", "-at_install")
+class TestPolicy(BaseCase):
     def test_lock_keeps_the_tier(self):
         stored = {1: {"tier_id": C, "tier_locked": True, "tier_lock_until": None}}
         assert tiers_of({1: (1, 100.0)}, stored)[1] == C
@@ -138,12 +143,13 @@ class TestPolicy:
         assert result.loc[1, "tier_demotion_since"] == TODAY
         assert result.loc[1, "tier_since"] == pd.Timestamp("2024-01-01")
 
-    @pytest.mark.parametrize("days_pending, expected", [(29, A), (30, B)])
-    def test_grace_period_boundary(self, days_pending, expected):
-        rows = {1: (1, 100.0), 2: (1, 900.0)}
-        since = TODAY - pd.Timedelta(days=days_pending)
-        stored = {1: {"tier_id": A, "tier_demotion_since": since}}
-        assert tiers_of(rows, stored, demotion_grace_days=30)[1] == expected
+    def test_grace_period_boundary(self):
+        for days_pending, expected in [(29, A), (30, B)]:
+            with self.subTest(days_pending=days_pending):
+                rows = {1: (1, 100.0), 2: (1, 900.0)}
+                since = TODAY - pd.Timedelta(days=days_pending)
+                stored = {1: {"tier_id": A, "tier_demotion_since": since}}
+                self.assertEqual(tiers_of(rows, stored, demotion_grace_days=30)[1], expected)
 
     def test_grace_period_does_not_delay_a_promotion(self):
         stored = {1: {"tier_id": C}}
@@ -169,7 +175,8 @@ class TestPolicy:
         assert result.loc[2, "tier_since"] == TODAY
 
 
-class TestChanges:
+@tagged("post_install", "-at_install")
+class TestChanges(BaseCase):
     def test_unchanged_rows_are_not_reported(self):
         rows = {1: (2, 100.0), 2: (1, 50.0)}
         first = tiering.score(sales(rows), prior(), TIERS, TieringSettings(), TODAY)
@@ -206,32 +213,33 @@ class TestChanges:
         assert list(tiering.changed_mask(new, old, ["expected"], {"expected": 0.01})) == [False, True]
 
 
-def test_reference_scores_a_few_customers_as_the_full_run_did():
-    """Scored alone against a full run's reference, each customer gets the
-    tier and R, F, M scores the full run gave it."""
-    rng = np.random.default_rng(7)
-    n = 500
-    rows = {
-        pid: (
-            int(rng.integers(1, 30)),
-            float(rng.lognormal(6, 1.5)),
-            float(rng.lognormal(7, 1.5)),
-            str(TODAY - pd.Timedelta(days=int(rng.integers(0, 700))))[:10],
-        )
-        for pid in range(1, n + 1)
-    }
-    settings = TieringSettings()
-    full = tiering.score(sales(rows), prior(), TIERS, settings, TODAY)
-    reference = tiering.reference(full, settings)
-    few = [3, 77, 250, 499]
-    alone = tiering.score(sales({pid: rows[pid] for pid in few}), prior(), TIERS, settings, TODAY, reference)
-    columns = ["tier_id", "rfm_r", "rfm_f", "rfm_m"]
-    pd.testing.assert_frame_equal(alone[columns], full.loc[few, columns])
+@tagged("post_install", "-at_install")
+class TestReference(BaseCase):
+    def test_reference_scores_a_few_customers_as_the_full_run_did(self):
+        """Scored alone against a full run's reference, each customer gets the
+        tier and R, F, M scores the full run gave it."""
+        rng = np.random.default_rng(7)
+        n = 500
+        rows = {
+            pid: (
+                int(rng.integers(1, 30)),
+                float(rng.lognormal(6, 1.5)),
+                float(rng.lognormal(7, 1.5)),
+                str(TODAY - pd.Timedelta(days=int(rng.integers(0, 700))))[:10],
+            )
+            for pid in range(1, n + 1)
+        }
+        settings = TieringSettings()
+        full = tiering.score(sales(rows), prior(), TIERS, settings, TODAY)
+        reference = tiering.reference(full, settings)
+        few = [3, 77, 250, 499]
+        alone = tiering.score(sales({pid: rows[pid] for pid in few}), prior(), TIERS, settings, TODAY, reference)
+        columns = ["tier_id", "rfm_r", "rfm_f", "rfm_m"]
+        pd.testing.assert_frame_equal(alone[columns], full.loc[few, columns])
 
-
-def test_review_dates_of_locks_grace_and_the_revenue_window():
-    result = pd.DataFrame({"tier_demotion_since": [pd.NaT, pd.Timestamp("2024-06-20"), pd.NaT]}, index=[1, 2, 3])
-    stored = prior({1: {"tier_locked": True, "tier_lock_until": pd.Timestamp("2024-07-10")}})
-    window_exit = pd.Series([pd.NaT, pd.NaT, pd.Timestamp("2024-08-01")], index=[1, 2, 3])
-    dates = tiering.review_dates(result, stored, window_exit, TieringSettings(demotion_grace_days=30))
-    assert list(dates) == [pd.Timestamp("2024-07-11"), pd.Timestamp("2024-07-20"), pd.Timestamp("2024-08-01")]
+    def test_review_dates_of_locks_grace_and_the_revenue_window(self):
+        result = pd.DataFrame({"tier_demotion_since": [pd.NaT, pd.Timestamp("2024-06-20"), pd.NaT]}, index=[1, 2, 3])
+        stored = prior({1: {"tier_locked": True, "tier_lock_until": pd.Timestamp("2024-07-10")}})
+        window_exit = pd.Series([pd.NaT, pd.NaT, pd.Timestamp("2024-08-01")], index=[1, 2, 3])
+        dates = tiering.review_dates(result, stored, window_exit, TieringSettings(demotion_grace_days=30))
+        assert list(dates) == [pd.Timestamp("2024-07-11"), pd.Timestamp("2024-07-20"), pd.Timestamp("2024-08-01")]

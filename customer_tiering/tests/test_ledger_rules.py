@@ -5,12 +5,15 @@ from unittest.mock import patch
 
 from odoo import Command, fields
 from odoo.exceptions import ValidationError
-from odoo.tests import tagged
+from odoo.tests import freeze_time, tagged
 
 from .common import TieringInvoiceCommon
 
 
 @tagged("post_install", "-at_install")
+# A fixed today: the start date and expiry rules are judged against fixed dates
+# (e.g. a legacy start date of 2026-01-01 before today), not against the day the tests run.
+@freeze_time("2026-06-30")
 class TestLedgerRules(TieringInvoiceCommon):
     @classmethod
     def setUpClass(cls):

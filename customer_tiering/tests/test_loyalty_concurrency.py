@@ -62,7 +62,7 @@ class TestLoyaltyConcurrency(TransactionCase):
         def run_second():
             with closing(self.registry.cursor()) as cr:
                 try:
-                    second(api.Environment(cr, SUPERUSER_ID, {}))
+                    second(thread_env(self.registry, cr))
                     cr.commit()  # pylint: disable=invalid-commit
                     outcome["second"] = "committed"
                 except CONCURRENCY_ERRORS as error:
@@ -106,6 +106,15 @@ class TestLoyaltyConcurrency(TransactionCase):
 
         self.race(self.award, catch_up)
         self.assert_awarded_once()
+
+
+def thread_env(registry, cr):
+    """A superuser environment on ``cr`` for a thread of the test. It is given
+    its registry: api.Environment would look it up by database name under
+    Registry's class lock, which Odoo's test runner holds while the tests run,
+    so another thread would wait for it forever."""
+    cr.transaction = api.Transaction(registry)
+    return api.Environment(cr, SUPERUSER_ID, {})
 
 
 class _EnvContext:

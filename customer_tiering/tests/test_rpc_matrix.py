@@ -70,6 +70,28 @@ MATRIX = [
     ("customer.care.date", "create", lambda t: [{"name": "Founding Day", "date": "2030-05-01"}], (DENIED, DENIED, OK)),
     ("customer.care.date", "action_copy_next_year", lambda t: [[t.care_date.id]], (DENIED, DENIED, OK)),
     ("customer.care.date", "unlink", lambda t: [[t.care_date.id]], (DENIED, DENIED, OK)),
+    # The festival table: shared by every company, read by tiering users, kept by managers.
+    ("customer.care.festival.date", "search_read", lambda t: [[], ["festival_id", "date"]], (DENIED, OK, OK)),
+    (
+        "customer.care.festival.date",
+        "create",
+        lambda t: [{"festival_id": t.env.ref("customer_tiering.care_festival_spring").id, "date": "2051-02-11"}],
+        (DENIED, DENIED, OK),
+    ),
+    (
+        "customer.care.festival",
+        "write",
+        lambda t: [[t.env.ref("customer_tiering.care_festival_spring").id], {"sequence": 5}],
+        (DENIED, DENIED, OK),
+    ),
+    # Tier card communications still to send: written and sent by the ledger only, read by managers.
+    ("customer.loyalty.communication", "search_read", lambda t: [[], ["trigger"]], (DENIED, DENIED, OK)),
+    (
+        "customer.loyalty.communication",
+        "create",
+        lambda t: [{"card_id": t.partner.tier_card_id.id, "company_id": t.env.company.id, "trigger": "create"}],
+        (DENIED, DENIED, DENIED),
+    ),
     ("customer.care.log", "search_read", lambda t: [[], ["occasion"]], (DENIED, OK, OK)),
     ("customer.care.log", "create", lambda t: [t.care_log_values()], (DENIED, DENIED, DENIED)),
     ("customer.care.log", "write", lambda t: [[t.care_log.id], {"year": 2031}], (DENIED, DENIED, DENIED)),
