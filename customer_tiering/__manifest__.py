@@ -31,6 +31,7 @@
         "views/customer_care_festival_views.xml",
         "views/mail_activity_views.xml",
         "views/loyalty_history_views.xml",
+        "views/loyalty_program_views.xml",
         "views/res_partner_views.xml",
         "views/sale_order_views.xml",
         "report/customer_tiering_analysis_views.xml",

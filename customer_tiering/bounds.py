@@ -36,6 +36,8 @@ TIER_BOUNDS = {
     "min_revenue": (0.0, 1e15),
     "points_multiplier": (0.01, 100.0),
     "dormancy_warning_days": (0, 365),
+    "entry_points": (0.0, 1_000_000.0),
+    "birthday_points": (0.0, 1_000_000.0),
 }
 #: customer.service.policy
 POLICY_BOUNDS = {

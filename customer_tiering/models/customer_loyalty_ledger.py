@@ -17,6 +17,8 @@ from .loyalty_card import SEND_CHUNK
 _logger = logging.getLogger(__name__)
 DOCUMENT_TYPES = CUSTOMER_DOCUMENT_TYPES
 CHUNK = 10000
+#: How far back the points cron looks for promotions it has not rewarded (a cron down for days).
+REWARD_LOOKBACK_DAYS = 7
 
 
 @dataclass
@@ -566,6 +568,7 @@ class CustomerLoyaltyLedger(models.AbstractModel):
             written_since = not config._points_full_check_due(today) and config.points_cards_checked_since
             ledger._catch_up(config)
             ledger._expire(config, today, written_since)
+            ledger._tier_rewards(config, today)
             # what postings by hand queued and their cron has not sent yet
             ledger._send_communications(config.company_id)
 
@@ -914,6 +917,76 @@ class CustomerLoyaltyLedger(models.AbstractModel):
             )
         )
         self.env.invalidate_all()
+
+    # ------------------------------------------------------------ tier rewards
+    def _tier_rewards(self, config, today):
+        """The tiers' entry and birthday points of ``config``'s company. Both
+        are derived from what is stored (the tier history, the birthdays) and
+        keyed per card, so a run killed halfway or run twice awards each once."""
+        ledger = self._in_company_lang(config.company_id)
+        self._insert(ledger._entry_rewards(config, today) + ledger._birthday_rewards(config, today))
+
+    def _entry_rewards(self, config, today):
+        """An entry per promotion by the nightly job (into a tier that ranks
+        above the old one) of the last ``REWARD_LOOKBACK_DAYS`` days, keyed
+        ``entry:<tier>:<date>``: never on a first classification (no old
+        tier) nor on a move down."""
+        self.env["customer.tier.history"].flush_model()
+        self.env["customer.tier"].flush_model(["entry_points", "sequence", "code"])
+        rows = self.env.execute_query(
+            SQL(
+                """
+                SELECT h.partner_id, h.new_tier_id, (h.date AT TIME ZONE 'UTC')::date, new.entry_points, new.code
+                  FROM customer_tier_history h
+                  JOIN customer_tier new ON new.id = h.new_tier_id
+                  JOIN customer_tier old ON old.id = h.old_tier_id
+                 WHERE h.company_id = %(company)s AND h.reason = 'computed' AND h.date >= %(since)s
+                   AND new.entry_points > 0
+                   AND (new.sequence, new.id) < (old.sequence, old.id)
+                 ORDER BY h.id
+                """,
+                company=config.company_id.id,
+                since=today - relativedelta(days=REWARD_LOOKBACK_DAYS),
+            )
+        )
+        if not rows:
+            return []
+        description = self.env._("Welcome to your new level")
+        cards = self._tier_cards(config.loyalty_program_id, list({row[0] for row in rows}))
+        return [
+            Entry(
+                cards[partner_id],
+                description,
+                note=self.env._("Entry points of tier %s", code),
+                key=f"entry:{tier_id}:{day}",
+                kind="adjust",
+                date=day,
+                issued=points,
+            )
+            for partner_id, tier_id, day, points, code in rows
+        ]
+
+    def _birthday_rewards(self, config, today):
+        """An entry per customer whose birthday is ``today`` and whose tier
+        gives birthday points, keyed ``birthday:<year>``."""
+        partners = self.env["customer.care.job"]._birthday_partners(config, today)
+        partners = partners.with_company(config.company_id).filtered(lambda p: p.tier_id.birthday_points > 0)
+        if not partners:
+            return []
+        description = self.env._("Birthday points")
+        cards = self._tier_cards(config.loyalty_program_id, partners.ids)
+        return [
+            Entry(
+                cards[partner.id],
+                description,
+                note=self.env._("Birthday points of tier %s", partner.tier_id.code),
+                key=f"birthday:{today.year}",
+                kind="adjust",
+                date=today,
+                issued=partner.tier_id.birthday_points,
+            )
+            for partner in partners
+        ]
 
     # ------------------------------------------------------------ adjustments
     @api.model

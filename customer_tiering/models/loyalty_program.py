@@ -1,6 +1,6 @@
 import json
 
-from odoo import Command, api, models
+from odoo import Command, api, fields, models
 from odoo.exceptions import ValidationError
 from odoo.tools import SQL, format_amount
 from odoo.tools.sql import column_exists, table_exists
@@ -40,6 +40,16 @@ LEDGER_COLUMNS = {
 
 class LoyaltyProgram(models.Model):
     _inherit = "loyalty.program"
+
+    # Like Odoo's pricelist restriction: sale_order's program and trigger
+    # domains keep a program with tiers off the orders of other customers.
+    tier_ids = fields.Many2many(
+        "customer.tier",
+        string="Customer Tiers",
+        domain="[('company_id', '=?', company_id)]",
+        help="Only customers of these tiers, in the order's company, get this program. "
+        "Leave empty for every customer.",
+    )
 
     @api.model
     def _keep_tier_programs(self, configs):

@@ -1,4 +1,5 @@
 from odoo import api, fields, models
+from odoo.osv import expression
 
 
 class SaleOrder(models.Model):
@@ -91,6 +92,48 @@ class SaleOrder(models.Model):
                 "issued": loyalty_history_data_per_order[order.id]["total_issued"],
                 "cost": loyalty_history_data_per_order[order.id]["total_cost"],
             }
+
+    def _customer_tier(self):
+        """The tier of the order's commercial entity in the order's company."""
+        self.ensure_one()
+        return self.partner_id.commercial_partner_id.with_company(self.company_id).sudo().tier_id
+
+    def _tier_domain(self, field):
+        """Programs (through ``field``) without tiers or with the customer's."""
+        return ["|", (field, "=", False), (field, "in", self._customer_tier().ids)]
+
+    def _get_program_domain(self):
+        """sale_loyalty's, where a program limited to tiers only applies to
+        customers of those tiers, like its limit to pricelists."""
+        return expression.AND([super()._get_program_domain(), self._tier_domain("tier_ids")])
+
+    def _get_trigger_domain(self):
+        return expression.AND([super()._get_trigger_domain(), self._tier_domain("program_id.tier_ids")])
+
+    def _try_apply_code(self, code):
+        """sale_loyalty's, saying why a code of a program limited to tiers the
+        customer is not in is refused (it would only call the code invalid)."""
+        self.ensure_one()
+        program = self._tier_refused_program(code)
+        if program:
+            return {
+                "error": self.env._(
+                    "This code is only for customers of the tiers %(tiers)s (%(code)s).",
+                    tiers=", ".join(program.sudo().tier_ids.mapped("name")),
+                    code=code,
+                )
+            }
+        return super()._try_apply_code(code)
+
+    def _tier_refused_program(self, code):
+        """The program of ``code`` (a promo code or a coupon) that is limited
+        to tiers the customer is not in, and otherwise open to the order."""
+        rule = self.env["loyalty.rule"].search([("mode", "=", "with_code"), ("code", "=", code)])
+        programs = rule.program_id or self.env["loyalty.card"].search([("code", "=", code)]).program_id
+        tier = self._customer_tier()
+        refused = programs.filtered(lambda program: program.tier_ids and tier not in program.tier_ids)
+        open_domain = super()._get_program_domain()
+        return refused.filtered_domain(open_domain)[:1]
 
     def _update_programs_and_rewards(self):
         """Offer the customer's tier points, earned on invoices, like an eWallet:
