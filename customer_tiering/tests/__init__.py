@@ -1,50 +1,48 @@
-from . import (
-    test_access,
-    test_analysis,
-    test_automation_rules,
-    test_bad_input,
-    test_bulk_writers_mail,
-    test_care_job,
-    test_care_roll_over,
-    test_company_isolation,
-    test_config,
-    test_customer_review_report,
-    test_dashboard,
-    test_engine_btyd,
-    test_engine_lifecycle,
-    test_engine_risk,
-    test_engine_tiering,
-    test_every_menu,
-    test_followup_job,
-    test_i18n,
-    test_import,
-    test_incremental,
-    test_kill_safety,
-    test_ledger_integrity,
-    test_ledger_properties,
-    test_ledger_rules,
-    test_lifecycle_job,
-    test_loyalty_card_writer,
-    test_loyalty_concurrency,
-    test_loyalty_points,
-    test_migrations,
-    test_packaging,
-    test_partner_indexes,
-    test_partner_merge,
-    test_plain_words,
-    test_reinstall,
-    test_reparenting,
-    test_report_figures,
-    test_risk_level,
-    test_rpc_companies,
-    test_rpc_matrix,
-    test_run_lock,
-    test_salesperson_day,
-    test_seeded_translations,
-    test_tier_programs,
-    test_tier_resources,
-    test_tier_rewards,
-    test_tier_summary_report,
-    test_tiering_job,
-    test_ui_tour,
-)
+from . import test_access
+from . import test_analysis
+from . import test_automation_rules
+from . import test_bad_input
+from . import test_bulk_writers_mail
+from . import test_care_job
+from . import test_care_roll_over
+from . import test_company_isolation
+from . import test_config
+from . import test_customer_review_report
+from . import test_dashboard
+from . import test_engine_btyd
+from . import test_engine_lifecycle
+from . import test_engine_risk
+from . import test_engine_tiering
+from . import test_every_menu
+from . import test_followup_job
+from . import test_i18n
+from . import test_import
+from . import test_incremental
+from . import test_kill_safety
+from . import test_ledger_integrity
+from . import test_ledger_properties
+from . import test_ledger_rules
+from . import test_lifecycle_job
+from . import test_loyalty_card_writer
+from . import test_loyalty_concurrency
+from . import test_loyalty_points
+from . import test_migrations
+from . import test_packaging
+from . import test_partner_indexes
+from . import test_partner_merge
+from . import test_plain_words
+from . import test_reinstall
+from . import test_reparenting
+from . import test_report_figures
+from . import test_risk_level
+from . import test_rpc_companies
+from . import test_rpc_matrix
+from . import test_run_lock
+from . import test_salesperson_day
+from . import test_seeded_translations
+from . import test_tier_programs
+from . import test_tier_resources
+from . import test_tier_rewards
+from . import test_tier_summary_report
+from . import test_tiering_job
+from . import test_ui_tour
