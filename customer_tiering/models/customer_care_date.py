@@ -41,7 +41,7 @@ class CustomerCareDate(models.Model):
         missing = companies - with_dates
         if not missing:
             return self.browse()
-        upcoming = self.env["customer.care.festival"].sudo().search([])._next_dates(today)
+        upcoming = self.env["customer.care.festival"].sudo().search([("active", "=", True)])._next_dates(today)
         english = {festival: festival.with_context(lang="en_US").name for festival in upcoming}
         dates = self.create(
             [

@@ -53,13 +53,11 @@ class CustomerTier(models.Model):
         "100 points = 1 unit off), 1.0 gives 1% of purchases back and 2.0 gives 2%.",
     )
     entry_points = fields.Float(
-        string="Entry Points",
         default=0.0,
         help="Points given once to a customer the nightly job moves up into this tier (not on a first "
         "classification, not on a move down). 0 = none.",
     )
     birthday_points = fields.Float(
-        string="Birthday Points",
         default=0.0,
         help="Points given to this tier's customers on their birthday, once a year. 0 = none.",
     )

@@ -104,8 +104,12 @@ class SaleOrder(models.Model):
 
     def _get_program_domain(self):
         """sale_loyalty's, where a program limited to tiers only applies to
-        customers of those tiers, like its limit to pricelists."""
-        return expression.AND([super()._get_program_domain(), self._tier_domain("tier_ids")])
+        customers of those tiers, like its limit to pricelists (unless the
+        context's ``tiering_any_tier`` asks for the programs open otherwise)."""
+        domain = super()._get_program_domain()
+        if self.env.context.get("tiering_any_tier"):
+            return domain
+        return expression.AND([domain, self._tier_domain("tier_ids")])
 
     def _get_trigger_domain(self):
         return expression.AND([super()._get_trigger_domain(), self._tier_domain("program_id.tier_ids")])
@@ -132,7 +136,7 @@ class SaleOrder(models.Model):
         programs = rule.program_id or self.env["loyalty.card"].search([("code", "=", code)]).program_id
         tier = self._customer_tier()
         refused = programs.filtered(lambda program: program.tier_ids and tier not in program.tier_ids)
-        open_domain = super()._get_program_domain()
+        open_domain = self.with_context(tiering_any_tier=True)._get_program_domain()
         return refused.filtered_domain(open_domain)[:1]
 
     def _update_programs_and_rewards(self):
