@@ -1,6 +1,6 @@
 from odoo.tools import SQL
 
-from . import models, report, wizard
+from . import controllers, models, report, wizard
 
 #: The indexes the add-on creates on other modules' tables, over their own
 #: columns: the uninstall, which drops the add-on's columns (and the indexes

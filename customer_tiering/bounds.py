@@ -30,6 +30,7 @@ CONFIG_BOUNDS = {
     "care_lead_days": (0, 365),
     "dormancy_overdue_share": (0.0, 10.0),
     "full_run_days": (1, 365),
+    "points_expiry_notice_days": (0, 365),
 }
 #: customer.tier
 TIER_BOUNDS = {
@@ -44,6 +45,23 @@ POLICY_BOUNDS = {
     "cadence_days": (1, YEARS_OF_DAYS),
     "deadline_days": (0, YEARS_OF_DAYS),
     "purchased_within_days": (0, YEARS_OF_DAYS * 10),
+}
+
+#: customer.satisfaction.policy
+SATISFACTION_POLICY_BOUNDS = {
+    "days_after_invoice": (0, 365),
+    "interval_days": (1, YEARS_OF_DAYS),
+}
+
+#: customer.pool.rule (0: the condition or the limit is not used)
+POOL_RULE_BOUNDS = {
+    "untouched_days": (0, YEARS_OF_DAYS),
+    "no_order_days": (0, YEARS_OF_DAYS),
+    "no_opportunity_days": (0, YEARS_OF_DAYS),
+    "warning_days": (0, 365),
+    "cooldown_days": (0, YEARS_OF_DAYS),
+    "daily_claim_limit": (0, 10_000),
+    "max_claimed": (0, 1_000_000),
 }
 
 

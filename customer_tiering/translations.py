@@ -1,5 +1,5 @@
-"""Names the add-on creates in code (default tiers, programs, policies, care
-dates), translated into every installed language from the add-on's own
+"""Names the add-on creates in code (default tiers, RFM segments, programs,
+policies, care dates), translated into every installed language from the add-on's own
 catalogue: when they are created, and again when a language is installed
 later (``ir.module.module._load_module_terms`` calls ``translate_seeded``)."""
 
@@ -79,8 +79,8 @@ def translate_untouched(records, field, texts, langs, overwrite=False):
 
 
 def translate_seeded(env, langs=None, overwrite=False):
-    """Give the records the add-on seeds at install (tiers, service
-    policies, care dates, the points programs and their rewards) the
+    """Give the records the add-on seeds at install (tiers, RFM segments,
+    service policies, care dates, the points programs and their rewards) the
     translations of ``langs`` (default: every installed language) they
     lack and that the user has not changed (see ``translate_untouched``)."""
     env = env(su=True)
@@ -88,17 +88,23 @@ def translate_seeded(env, langs=None, overwrite=False):
     if not langs:
         return
     # Imported here: the models import this module.
-    from .models import customer_service_policy, customer_tier
+    from .models import customer_pool_rule, customer_service_policy, customer_tier
 
     every = env(context=dict(env.context, active_test=False))
     tiers = every["customer.tier"].search([])
     tier_names = [name for _code, name, *_rest in customer_tier.DEFAULT_TIERS]
     translate_untouched(tiers, "name", tier_names, langs, overwrite)
+    segments = every["customer.rfm.segment"].search([])
+    segment_names, playbooks = segments._default_texts(langs)
+    translate_untouched(segments, "name", segment_names, langs, overwrite)
+    translate_untouched(segments, "playbook", playbooks, langs, overwrite)
     policies = every["customer.service.policy"].search([])
     policy_texts = lazy_texts(customer_service_policy.DEFAULT_POLICIES)
     for field in ("name", "summary"):
         if field in policies._fields:
             translate_untouched(policies, field, policy_texts, langs, overwrite)
+    pool_rules = every["customer.pool.rule"].search([])
+    translate_untouched(pool_rules, "name", [customer_pool_rule.DEFAULT_RULE["name"]], langs, overwrite)
     # The festivals first: the care dates seeded from them take their names.
     every["customer.care.festival"]._translate_defaults(langs, overwrite)
     festivals = every["customer.care.festival"].search([])
@@ -108,3 +114,4 @@ def translate_seeded(env, langs=None, overwrite=False):
     ]
     translate_untouched(care_dates, "name", festival_names, langs, overwrite)
     every["loyalty.program"]._translate_tier_programs(langs, overwrite)
+    every["customer.satisfaction.policy"]._translate_defaults(langs, overwrite)

@@ -30,6 +30,10 @@ REPEATS = 5
 SAMPLE = 2000
 FOLLOWUP_CUSTOMERS = 50000
 NOTIFIED = 1000
+#: One customer in this many has a salesperson, and goes back to the public pool in ``time_pool``: 1%.
+POOLED_EVERY = 100
+#: Customers who changed tier in the run whose customer notifications are timed: 1% of them, at least this many.
+TIER_MAILS = 1000
 POINTS_DAYS = 90
 _logger = logging.getLogger("customer_tiering.bench")
 #: What the bulk load filled, which autovacuum would vacuum and analyse
@@ -221,6 +225,70 @@ def time_notifications(env, partner_ids):
     return notify_s
 
 
+def time_tier_mails(env, partner_ids):
+    """Queueing the tier notifications (``mail_queue_s``) of a run in which
+    1% of the customers, at least TIER_MAILS, moved up a tier, with the
+    tiers shown to customers: the care log's keys and a rendered
+    ``mail.mail`` per customer, batch by batch, as the reclassification
+    sends them at its end; rolled back."""
+    count = min(len(partner_ids), max(TIER_MAILS, len(partner_ids) // 100))
+    moved = partner_ids[:: max(1, len(partner_ids) // count)][:count]
+    config = env["customer.tiering.config"]._for_companies(env.company)
+    tiers = config._active_tiers()
+    now = fields.Datetime.now()
+    with env.cr.savepoint(flush=False) as savepoint:
+        env.cr.execute(SQL("UPDATE res_partner SET email = 'bench' || id || '@example.com' WHERE id = ANY(%s)", moved))
+        env.cr.execute(
+            SQL(
+                """
+                INSERT INTO customer_tier_history (partner_id, company_id, old_tier_id, new_tier_id, date, reason,
+                                                   create_uid, create_date)
+                SELECT p, %(company)s, %(old)s, %(new)s, %(now)s, 'computed', %(uid)s, %(now)s
+                  FROM unnest(%(partners)s::int[]) AS p
+                """,
+                company=env.company.id,
+                old=tiers[-1].id,
+                new=tiers[0].id,
+                now=now,
+                uid=env.uid,
+                partners=moved,
+            )
+        )
+        config.write({"show_tier_to_customers": True, "tier_emails_since": now - timedelta(hours=1)})
+        env.invalidate_all()
+        mail_queue_s = timed(env, lambda: env["customer.notification.job"]._notify_tier_changes(config))
+        queued = env["mail.mail"].search_count([("model", "=", "res.partner"), ("res_id", "in", moved)])
+        savepoint.rollback()
+    env.invalidate_all()
+    print(f"tier notifications: {mail_queue_s:.2f} s to queue {queued} mails for {len(moved)} customers")
+    return mail_queue_s
+
+
+def time_pool(env, partner_ids):
+    """The public pool job (``pool_s``) recalling 1% of the customers: one
+    in POOLED_EVERY given a salesperson who never touched them, under a rule
+    of one day without a touch and no warning, run two days after the last
+    invoice, so that each of them is due: the grouped queries that find
+    them, then the recall's batches (salesperson cleared, pool flags,
+    history rows, chatter notes); rolled back."""
+    owned = partner_ids[::POOLED_EVERY]
+    admin = env.ref("base.user_admin")
+    with env.cr.savepoint(flush=False) as savepoint:
+        env.cr.execute(SQL("UPDATE res_partner SET user_id = %s WHERE id = ANY(%s)", admin.id, owned))
+        env.invalidate_all()
+        rule = env["customer.pool.rule"].create(
+            {"name": "Bench pool", "untouched_days": 1, "warning_days": 0, "exempt_best_tier": False}
+        )
+        day = fields.Date.context_today(rule) + timedelta(days=2)
+        job = env["customer.pool.job"].with_company(env.company)
+        pool_s = timed(env, lambda: job._run_rules(rule, day))
+        recalled = env["customer.pool.history"].search_count([("rule_id", "=", rule.id)])
+        savepoint.rollback()
+    env.invalidate_all()
+    print(f"customer pool: {pool_s:.2f} s to recall {recalled} of {len(owned)} customers")
+    return pool_s
+
+
 def clock():
     """Seconds of a clock that freezegun does not stop (it stops perf_counter)."""
     return time.clock_gettime(time.CLOCK_MONOTONIC)
@@ -369,6 +437,8 @@ def main(config_path, database, customers, invoices):
         fit_s = statistics.median(time_fit(env) for _ in range(REPEATS))
         full_s, incremental_s = time_next_nights(env, partner_ids)
         notify_s = time_notifications(env, partner_ids)
+        mail_queue_s = time_tier_mails(env, partner_ids)
+        pool_s = time_pool(env, partner_ids)
         sample = partner_ids[:: max(1, len(partner_ids) // SAMPLE)][:SAMPLE]
         baseline_s = orm_baseline(env, sample)
         per_partner = baseline_s / len(sample)
@@ -383,7 +453,7 @@ def main(config_path, database, customers, invoices):
         f"BENCH customers={customers} invoices={invoices} full_s={full_s:.2f} "
         f"peak_rss_mb={peak_rss_mb:.0f} speedup_vs_orm={estimate / first_s:.1f} fit_s={fit_s:.2f} "
         f"incremental_s={incremental_s:.2f} first_s={first_s:.2f} points_s={points_s:.2f} followup_s={followup_s:.2f} "
-        f"notify_s={notify_s:.2f}"
+        f"notify_s={notify_s:.2f} mail_queue_s={mail_queue_s:.2f} pool_s={pool_s:.2f}"
     )
 
 

@@ -1,5 +1,7 @@
 """Small pandas helpers shared by the engine and the job."""
 
+from datetime import timedelta
+
 import pandas as pd
 
 #: pandas computes with nanoseconds: its dates reach from 1677 to 2262, and
@@ -26,3 +28,15 @@ def dates(column):
         column = column.where(column.isna() | (column >= DATE_FLOOR), DATE_FLOOR)
         column = column.where(column.isna() | (column <= DATE_CEILING), DATE_CEILING)
     return pd.to_datetime(column)
+
+
+def window_exit(day, window):
+    """The first day ``review`` whose window, the days after ``review -
+    window`` (a relativedelta), no longer holds ``day``: when a sale leaves
+    the revenue window, or when points earned on ``day`` expire. Month
+    arithmetic does not invert (31 January + 1 month - 1 month is the 28th),
+    so the day is searched from ``day + window`` on."""
+    review = day + window
+    while review - window < day:
+        review += timedelta(days=1)
+    return review

@@ -122,22 +122,29 @@ class CustomerCareJob(models.AbstractModel):
                 self.env._("Care touch for %(occasion)s on %(date)s.", occasion=occasion_name, date=day),
             )
 
-    def _send_logged(self, config, partners, occasion, day, template, context_of=None):
+    def _send_logged(self, config, partners, occasion, day, template, context_of=None, occasions=None):
         """Log the email touches of ``partners`` for ``occasion`` and send
         ``template`` to those not logged for it yet, grouped by language
         (``context_of(lang)``: the template's context for them); returns
-        them. The care job's greetings and the email follow-ups of the
-        service policies go out this way."""
-        partners = self._log(config, partners, occasion, day, "email")
+        them. ``occasions`` ({partner id: (occasion, day)}) gives each
+        partner its own key instead, as the customer notifications do (a
+        tier change, an expiry day). The care job's greetings, the email
+        follow-ups of the service policies and the customer notifications
+        go out this way."""
+        partners = self._log(config, partners, occasion, day, "email", occasions)
         # The company that cares, not the sending user's main company.
         template = template.with_context(care_company=config.company_id)
         for lang, group in partners.grouped("lang").items():
             template.with_context(**(context_of(lang) if context_of else {})).send_mail_batch(group.ids)
         return partners
 
-    def _log(self, config, partners, occasion, day, channel):
-        """Log the touches; returns the partners not touched for it yet."""
-        logged = self._log_entries(config, [(partner_id, occasion, day) for partner_id in partners.ids], channel)
+    def _log(self, config, partners, occasion, day, channel, occasions=None):
+        """Log the touches (each partner's of ``occasions`` if given); returns
+        the partners not touched for it yet."""
+        entries = [
+            (partner_id, *(occasions[partner_id] if occasions else (occasion, day))) for partner_id in partners.ids
+        ]
+        logged = self._log_entries(config, entries, channel)
         return partners.filtered(lambda partner: partner.id in logged)
 
     def _log_entries(self, config, entries, channel):

@@ -12,9 +12,16 @@ class CustomerCareLog(models.Model):
 
     partner_id = fields.Many2one("res.partner", required=True, index=True, ondelete="cascade", readonly=True)
     company_id = fields.Many2one("res.company", required=True, readonly=True)
-    occasion = fields.Char(required=True, readonly=True, help="birthday, care:<care date>, dormancy:<last purchase>")
+    occasion = fields.Char(
+        required=True,
+        readonly=True,
+        help="birthday, care:<care date>, dormancy:<last purchase>, tier:<tier history row>, expiring:<expiry day>, "
+        "last_chance:<expiry day>, entry:<tier>:<promotion day>",
+    )
     year = fields.Integer(required=True, readonly=True)
-    channel = fields.Selection([("activity", "Activity"), ("email", "Email")], required=True, readonly=True)
+    channel = fields.Selection(
+        [("activity", "Activity"), ("email", "Email"), ("coupon", "Coupon")], required=True, readonly=True
+    )
     date = fields.Date(required=True, readonly=True)
 
     _sql_constraints = [

@@ -45,6 +45,7 @@ class CustomerFollowupJob(models.AbstractModel):
         def run(config):
             company = config.company_id
             self.with_company(company)._run_policies(policies.filtered(lambda p: p.company_id == company), today)
+            self.env["customer.satisfaction.policy"].with_company(company)._send_surveys(config, today)
             self.env["customer.care.job"].with_company(company)._run_care(config, today)
 
         self.env["customer.tiering.lock"]._run_companies("followup", configs, run)
@@ -91,8 +92,13 @@ class CustomerFollowupJob(models.AbstractModel):
             candidates = self._candidates(policy, customers)
         else:
             candidates = self._candidates(policy, customers, assignees) if assignees else []
-        last_touch = self._last_touch(policy, [partner_id for partner_id, *_pair in candidates])
-        due = [row for row in candidates if _days_since(last_touch.get(row[0]), today) > policy.cadence_days]
+        if policy.nps_category:
+            # once per answer: the answer, not yet followed up, is the touch
+            last_touch = self._answers_to_follow(policy, [partner_id for partner_id, *_pair in candidates])
+            due = [row for row in candidates if row[0] in last_touch]
+        else:
+            last_touch = self._last_touch(policy, [partner_id for partner_id, *_pair in candidates])
+            due = [row for row in candidates if _days_since(last_touch.get(row[0]), today) > policy.cadence_days]
         _logger.info("Follow-up policy %s: %d customers to check, %d due", policy.name, len(candidates), len(due))
         if not by_email:
             return [
@@ -133,8 +139,10 @@ class CustomerFollowupJob(models.AbstractModel):
             partners, rows, offsets, backlog, strict=True
         ):
             deadline = today + timedelta(days=offset if late else policy.deadline_days)
-            values.append(self._activity_values(policy, partner, user, last_touch, today, texts, others, deadline))
-        self._create_activities(values)
+            activity = self._activity_values(policy, partner, user, last_touch, today, texts, others, deadline)
+            values.extend(self._plan_activities(policy, partner, activity) if policy.activity_plan_id else [activity])
+        keep = (lambda batch: self._keep_answers(policy, batch)) if policy.nps_category else None
+        self._create_activities(values, keep)
         _logger.info("Follow-up policy %s: %d activities", policy.name, len(values))
         return len(values)
 
@@ -144,8 +152,9 @@ class CustomerFollowupJob(models.AbstractModel):
         a re-run or a concurrent run sends nothing twice); returns how many."""
         config = self.env["customer.tiering.config"].sudo()._for_companies(policy.company_id)
         partners = self.env["res.partner"].with_company(policy.company_id).browse([row[0] for row in rows])
+        occasions = self._answer_occasions(policy, partners) if policy.nps_category else None
         sent = self.env["customer.care.job"]._send_logged(
-            config, partners, _email_occasion(policy, today), today, policy.mail_template_id
+            config, partners, _email_occasion(policy, today), today, policy.mail_template_id, occasions=occasions
         )
         _logger.info("Follow-up policy %s: %d emails", policy.name, len(sent))
         return len(sent)
@@ -191,10 +200,18 @@ class CustomerFollowupJob(models.AbstractModel):
 
     # ------------------------------------------------------------ touches
     def _last_touch(self, policy, partner_ids):
-        """{entity id: date of its last touch}: a done activity of the policy's
-        type or a call or meeting, a message or email sent to the customer or
-        one of its contacts, an email of the policy (its care log), or a
-        posted invoice, from one grouped query.
+        """{entity id: date of its last touch} under ``policy``: see ``_last_touches``."""
+        return self._last_touches(
+            policy.company_id, partner_ids, policy._touch_activity_types(), _email_occasion(policy, None)
+        )
+
+    def _last_touches(self, company, partner_ids, activity_types, emails):
+        """{entity id: date of its last touch} in ``company``: a done activity
+        of ``activity_types`` or a call or meeting, a message or email sent
+        to the customer or one of its contacts, an email of a policy whose
+        care log occasion is LIKE ``emails``, or a posted invoice, from one
+        grouped query. The public pool (``customer.pool.job``) recalls by
+        the same definition.
         The invoices are the last purchase the tiering run stored, and those
         written since that run looked: not every invoice of every customer."""
         self.env["mail.message"].flush_model()
@@ -203,8 +220,8 @@ class CustomerFollowupJob(models.AbstractModel):
         )
         self.env["res.partner"].flush_model(["last_purchase_date"])
         self.env["customer.care.log"].flush_model()
-        config = self.env["customer.tiering.config"].sudo()._for_companies(policy.company_id)
-        touch_types = policy.activity_type_id.ids + [
+        config = self.env["customer.tiering.config"].sudo()._for_companies(company)
+        touch_types = activity_types.ids + [
             activity_type.id for xmlid in CONVERSATION_TYPES if (activity_type := self.env.ref(xmlid, False))
         ]
         rows = self.env.execute_query(
@@ -243,15 +260,57 @@ class CustomerFollowupJob(models.AbstractModel):
                 entities=partner_ids,
                 types=touch_types,
                 comment=self.env.ref("mail.mt_comment").id,
-                company=policy.company_id.id,
+                company=company.id,
                 sales=customer_sales("m"),
                 purchase=purchase("m"),
-                last_purchase=company_value(None, "last_purchase_date", policy.company_id),
+                last_purchase=company_value(None, "last_purchase_date", company),
                 since=config.last_run_since or datetime.min,
-                emails=_email_occasion(policy, None),
+                emails=emails,
             )
         )
         return dict(rows)
+
+    # ------------------------------------------------------------ answers
+    def _answers_to_follow(self, policy, partner_ids):
+        """{entity id: day of its last satisfaction survey answer} of the
+        customers of ``partner_ids`` whose answer ``policy`` has not followed
+        up yet (its care log entry, see ``_answer_occasions``)."""
+        partners = self.env["res.partner"].with_company(policy.company_id).browse(partner_ids)
+        occasions = self._answer_occasions(policy, partners)
+        self.env["customer.care.log"].flush_model()
+        rows = self.env.execute_query(
+            SQL(
+                """
+                SELECT partner_id FROM customer_care_log
+                 WHERE company_id = %s AND partner_id = ANY(%s) AND occasion = ANY(%s)
+                """,
+                policy.company_id.id,
+                list(partner_ids),
+                [occasion for occasion, _day in occasions.values()],
+            )
+        )
+        followed = {partner_id for (partner_id,) in rows}
+        return {partner_id: day for partner_id, (_occasion, day) in occasions.items() if partner_id not in followed}
+
+    def _answer_occasions(self, policy, partners):
+        """{entity id: (care log occasion, day)} of the last answers of
+        ``partners`` (with the policy's company): one follow-up per policy
+        and answer day."""
+        return {
+            partner.id: (f"policy:{policy.id}:answer:{day.isoformat()}", day)
+            for partner in partners
+            if (day := partner.satisfaction_date)
+        }
+
+    def _keep_answers(self, policy, batch):
+        """Log the answers of ``batch`` (activity values) as followed up by
+        ``policy``, in the batch's transaction; returns the values of those
+        not logged yet, the activities to create."""
+        config = self.env["customer.tiering.config"].sudo()._for_companies(policy.company_id)
+        partners = self.env["res.partner"].with_company(policy.company_id).browse({vals["res_id"] for vals in batch})
+        entries = [(partner_id, *key) for partner_id, key in self._answer_occasions(policy, partners).items()]
+        logged = self.env["customer.care.job"]._log_entries(config, entries, "activity")
+        return [vals for vals in batch if vals["res_id"] in logged]
 
     # ------------------------------------------------------------ activities
     def _pairs(self):
@@ -353,6 +412,28 @@ class CustomerFollowupJob(models.AbstractModel):
             activity_type=policy.activity_type_id,
             service_policy_id=policy.id,
         )
+
+    def _plan_activities(self, policy, partner, activity):
+        """The activities of the policy's plan in place of the single
+        ``activity`` (its values): each step of its type, summary and note,
+        due at its offset from the follow-up's due day, for the step's own
+        user or, when the step asks at launch, the policy's assignee. The
+        policy's note (why the customer is due) follows each."""
+        steps = []
+        assignee = self.env["res.users"].browse(activity["user_id"])
+        for step in policy.activity_plan_id.template_ids.sorted("sequence"):
+            user = step._determine_responsible(assignee, partner)["responsible"] or assignee
+            steps.append(
+                {
+                    **activity,
+                    "activity_type_id": step.activity_type_id.id,
+                    "summary": step.summary or activity["summary"],
+                    "note": (step.note or Markup("")) + activity["note"],
+                    "date_deadline": step._get_date_deadline(activity["date_deadline"]),
+                    "user_id": user.id,
+                }
+            )
+        return steps
 
     def _policy_texts(self, policy, lang):
         """The policy, the stage labels, the tier names and the company's

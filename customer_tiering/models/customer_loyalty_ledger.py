@@ -9,6 +9,7 @@ from odoo import api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import SQL, float_round, split_every
 
+from ..engine.frames import window_exit
 from ..engine.points import CardLots
 from ..sql import CUSTOMER_DOCUMENT_TYPES, company_value, points_eligible
 from .customer_tiering_lock import _testing
@@ -568,6 +569,7 @@ class CustomerLoyaltyLedger(models.AbstractModel):
             written_since = not config._points_full_check_due(today) and config.points_cards_checked_since
             ledger._catch_up(config)
             ledger._expire(config, today, written_since)
+            self.env["customer.notification.job"].with_company(config.company_id)._notify_expiring_points(config, today)
             ledger._tier_rewards(config, today)
             # what postings by hand queued and their cron has not sent yet
             ledger._send_communications(config.company_id)
@@ -789,6 +791,67 @@ class CustomerLoyaltyLedger(models.AbstractModel):
         self.env["loyalty.card"].invalidate_model(["points", "history_ids"])
         self.env["loyalty.history"].invalidate_model()
 
+    def _points_expiring(self, card_ids, cutoffs):
+        """{(card id, cutoff): points}: what each card's balance holds beyond
+        the points earned after each cutoff, that is what expires by the day
+        the cutoff is reached (cutoff + expiry months) if nothing is spent
+        before: the rule of ``_expire``, first earned first expired."""
+        if not card_ids or not cutoffs:
+            return {}
+        self.env["loyalty.history"].flush_model()
+        self.env["loyalty.card"].flush_model(["points"])
+        rows = self.env.execute_query(
+            SQL(
+                """
+                SELECT card.id, cut.day, GREATEST(round((card.points - %(valid)s)::numeric, 2), 0)::float8
+                  FROM loyalty_card card
+                 CROSS JOIN unnest(%(cutoffs)s::date[]) AS cut(day)
+                  LEFT JOIN loyalty_history h
+                         ON h.card_id = card.id AND COALESCE(h.points_date, h.create_date::date) > cut.day
+                 WHERE card.id = ANY(%(cards)s)
+                 GROUP BY card.id, card.points, cut.day
+                """,
+                valid=self._valid_points(),
+                cutoffs=list(cutoffs),
+                cards=list(card_ids),
+            )
+        )
+        return {(card_id, day): points for card_id, day, points in rows}
+
+    def _expiry_schedule(self, card, config, today):
+        """[(day, points)]: how many of ``card``'s points expire on which
+        day from ``today`` on, if nothing is spent before: each earning day's
+        share of the excess, first earned first expired."""
+        months = config.points_expiry_months
+        if not months or card.points <= 0:
+            return []
+        start = today - relativedelta(months=months)
+        self.env["loyalty.history"].flush_model()
+        days = [
+            day
+            for (day,) in self.env.execute_query(
+                SQL(
+                    """
+                    SELECT DISTINCT COALESCE(points_date, create_date::date) FROM loyalty_history
+                     WHERE card_id = %s AND issued > 0 AND COALESCE(points_date, create_date::date) >= %s
+                     ORDER BY 1
+                    """,
+                    card.id,
+                    start,
+                )
+            )
+        ]
+        cutoffs = sorted({start - relativedelta(days=1), *days})
+        expiring = self._points_expiring(card.ids, cutoffs)
+        schedule, before = [], 0.0
+        for cutoff in cutoffs:
+            by_then = expiring.get((card.id, cutoff), 0.0)
+            if by_then > before:
+                expires = window_exit(cutoff, relativedelta(months=months))
+                schedule.append((max(expires, today), round(by_then - before, 2)))
+            before = max(before, by_then)
+        return schedule
+
     def _expiry_candidates(self, last_cutoff, cutoff, written_since):
         """The condition restricting the expiry to the cards it can change."""
         return SQL(
@@ -920,34 +983,68 @@ class CustomerLoyaltyLedger(models.AbstractModel):
 
     # ------------------------------------------------------------ tier rewards
     def _tier_rewards(self, config, today):
-        """The tiers' entry and birthday points of ``config``'s company. Both
-        are derived from what is stored (the tier history, the birthdays) and
-        keyed per card, so a run killed halfway or run twice awards each once."""
+        """The tiers' entry and birthday points and entry coupons of
+        ``config``'s company. All are derived from what is stored (the tier
+        history, the birthdays) and keyed per card or per customer in the
+        care log, so a run killed halfway or run twice awards each once."""
         ledger = self._in_company_lang(config.company_id)
         self._insert(ledger._entry_rewards(config, today) + ledger._birthday_rewards(config, today))
+        self.env["customer.notification.job"]._give_entry_coupons(config, self._entry_coupons(config, today))
 
-    def _entry_rewards(self, config, today):
-        """An entry per promotion by the nightly job (into a tier that ranks
-        above the old one) of the last ``REWARD_LOOKBACK_DAYS`` days, keyed
-        ``entry:<tier>:<date>``: never on a first classification (no old
-        tier) nor on a move down."""
+    def _promotions(self, config, today, columns, condition):
+        """``columns`` of each promotion by the nightly job (into a tier
+        ``new`` that ranks above the old one) of the last
+        ``REWARD_LOOKBACK_DAYS`` days that meets ``condition``: never a first
+        classification (no old tier) nor a move down. Its day is
+        ``(h.date AT TIME ZONE 'UTC')::date``, its key ``entry:<tier>:<day>``."""
         self.env["customer.tier.history"].flush_model()
-        self.env["customer.tier"].flush_model(["entry_points", "sequence", "code"])
-        rows = self.env.execute_query(
+        self.env["customer.tier"].flush_model()
+        return self.env.execute_query(
             SQL(
                 """
-                SELECT h.partner_id, h.new_tier_id, (h.date AT TIME ZONE 'UTC')::date, new.entry_points, new.code
+                SELECT %(columns)s
                   FROM customer_tier_history h
                   JOIN customer_tier new ON new.id = h.new_tier_id
                   JOIN customer_tier old ON old.id = h.old_tier_id
                  WHERE h.company_id = %(company)s AND h.reason = 'computed' AND h.date >= %(since)s
-                   AND new.entry_points > 0
+                   AND %(condition)s
                    AND (new.sequence, new.id) < (old.sequence, old.id)
                  ORDER BY h.id
                 """,
+                columns=columns,
+                condition=condition,
                 company=config.company_id.id,
                 since=today - relativedelta(days=REWARD_LOOKBACK_DAYS),
             )
+        )
+
+    def _entry_coupons(self, config, today):
+        """(entity, tier, day, coupon program) of the promotions into a tier
+        with an entry coupon that got none yet (no ``entry:<tier>:<day>`` in
+        the care log)."""
+        self.env["customer.care.log"].flush_model()
+        return self._promotions(
+            config,
+            today,
+            SQL("h.partner_id, h.new_tier_id, (h.date AT TIME ZONE 'UTC')::date, new.entry_program_id"),
+            SQL(
+                """new.entry_program_id IS NOT NULL
+                   AND NOT EXISTS (SELECT 1 FROM customer_care_log log
+                                    WHERE log.partner_id = h.partner_id AND log.company_id = h.company_id
+                                      AND log.occasion = 'entry:' || h.new_tier_id || ':'
+                                                         || (h.date AT TIME ZONE 'UTC')::date
+                                      AND log.year = extract(year FROM (h.date AT TIME ZONE 'UTC')::date))"""
+            ),
+        )
+
+    def _entry_rewards(self, config, today):
+        """An entry per promotion (``_promotions``) into a tier with entry
+        points, keyed ``entry:<tier>:<date>``."""
+        rows = self._promotions(
+            config,
+            today,
+            SQL("h.partner_id, h.new_tier_id, (h.date AT TIME ZONE 'UTC')::date, new.entry_points, new.code"),
+            SQL("new.entry_points > 0"),
         )
         if not rows:
             return []

@@ -7,6 +7,7 @@ from ..bounds import POLICY_BOUNDS, check_bounds
 from ..engine.lifecycle import LAPSED_STAGES
 from ..sql import company_partner_domain
 from ..translations import translate_field
+from .res_partner_satisfaction import NPS_CATEGORIES
 
 _lt = LazyTranslate(__name__)
 # pylint: disable=prefer-env-translation
@@ -68,6 +69,13 @@ class CustomerServicePolicy(models.Model):
         domain="[('field_id.model', '=', 'res.partner'), ('field_id.name', '=', 'churn_risk_level')]",
         help="Customers at any of these churn risk levels; empty: any level.",
     )
+    nps_category = fields.Selection(
+        NPS_CATEGORIES,
+        string="Satisfaction",
+        help="Customers whose last satisfaction survey answer is in this category: each answer gets one "
+        "follow-up, the night after it, while it is at most the cadence's days old; empty: any customer, "
+        "followed up by the cadence.",
+    )
     purchased_within_days = fields.Integer(
         string="Bought Within (days)",
         help="Only customers whose last purchase is at most this many days old; 0: any.",
@@ -86,6 +94,14 @@ class CustomerServicePolicy(models.Model):
         "mail.activity.type",
         domain="[('res_model', 'in', [False, 'res.partner'])]",
         default=lambda self: self.env.ref("mail.mail_activity_data_call", raise_if_not_found=False),
+    )
+    activity_plan_id = fields.Many2one(
+        "mail.activity.plan",
+        check_company=True,
+        domain="[('res_model', '=', 'res.partner'), ('company_id', 'in', [company_id, False])]",
+        help="Schedule every activity of this plan (e.g. a call, then a visit a week later), each due at its own "
+        "offset from the follow-up's due day, instead of a single activity. Its activities assigned 'at launch' "
+        "go to the policy's assignee.",
     )
     mail_template_id = fields.Many2one(
         "mail.template",
@@ -122,13 +138,18 @@ class CustomerServicePolicy(models.Model):
         "domain",
         "action",
         "activity_type_id",
+        "activity_plan_id",
         "mail_template_id",
     )
     def _check_policy(self):
         check_bounds(self, POLICY_BOUNDS)
         for policy in self:
-            if policy.action == "activity" and not policy.activity_type_id:
+            if policy.action == "activity" and not (policy.activity_type_id or policy.activity_plan_id):
                 raise ValidationError(self.env._("Choose the activity type of a policy that schedules activities."))
+            if policy.action == "activity" and policy.activity_plan_id and not policy.activity_plan_id.template_ids:
+                raise ValidationError(
+                    self.env._("The activity plan %s has no activities to schedule.", policy.activity_plan_id.name)
+                )
             if policy.action == "email" and policy.mail_template_id.model != "res.partner":
                 raise ValidationError(
                     self.env._("Choose the email template, on contacts, of a policy that sends emails.")
@@ -145,6 +166,12 @@ class CustomerServicePolicy(models.Model):
                 raise ValidationError(
                     self.env._("The conditions of %(policy)s are not valid: %(error)s", policy=policy.name, error=error)
                 ) from error
+
+    def _touch_activity_types(self):
+        """The activity types whose done activities count as this policy's
+        touch: its own type, or those of its plan."""
+        self.ensure_one()
+        return self.activity_type_id | self.activity_plan_id.template_ids.activity_type_id
 
     def _compute_activity_count(self):
         counts = dict(
@@ -174,6 +201,9 @@ class CustomerServicePolicy(models.Model):
             domain.append(("lifecycle_stage", "in", policy.stage_ids.mapped("value")))
         if policy.risk_level_ids:
             domain.append(("churn_risk_level", "in", policy.risk_level_ids.mapped("value")))
+        if policy.nps_category:
+            answered = fields.Date.subtract(fields.Date.context_today(policy), days=policy.cadence_days)
+            domain += [("nps_category", "=", policy.nps_category), ("satisfaction_date", ">=", answered)]
         if policy.purchased_within_days:
             since = fields.Date.subtract(fields.Date.context_today(policy), days=policy.purchased_within_days)
             domain.append(("last_purchase_date", ">=", since))

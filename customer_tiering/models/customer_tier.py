@@ -57,6 +57,20 @@ class CustomerTier(models.Model):
         help="Points given once to a customer the nightly job moves up into this tier (not on a first "
         "classification, not on a move down). 0 = none.",
     )
+    entry_program_id = fields.Many2one(
+        "loyalty.program",
+        string="Entry Coupon",
+        check_company=True,
+        domain="[('program_type', '=', 'coupons'), ('company_id', 'in', [company_id, False])]",
+        help="A coupon of this program is given once to a customer the nightly job moves up into this tier, "
+        "with the program's own email at creation.",
+    )
+    perks = fields.Html(
+        translate=True,
+        sanitize_style=True,
+        help="What this tier gives its customers, shown to them on the portal's My Membership page when the "
+        "tiering settings show tiers to customers.",
+    )
     birthday_points = fields.Float(
         default=0.0,
         help="Points given to this tier's customers on their birthday, once a year. 0 = none.",

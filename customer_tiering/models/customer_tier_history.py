@@ -22,6 +22,7 @@ class CustomerTierHistory(models.Model):
     company_id = fields.Many2one("res.company", required=True, index=True, readonly=True)
     old_tier_id = fields.Many2one("customer.tier", ondelete="restrict", readonly=True)
     new_tier_id = fields.Many2one("customer.tier", ondelete="restrict", readonly=True)
-    date = fields.Datetime(required=True, default=fields.Datetime.now, readonly=True)
+    # The nightly jobs read the last days' changes (entry rewards, customer notifications).
+    date = fields.Datetime(required=True, default=fields.Datetime.now, readonly=True, index=True)
     reason = fields.Selection(REASONS, required=True, readonly=True)
     create_uid = fields.Many2one("res.users", string="By", readonly=True)

@@ -22,7 +22,10 @@ RUN_STATE_FIELDS = {
     "last_run_status",
     "last_run_failed_job",
     "last_run_error",
+    "tier_emails_since",
 }
+#: What customers are shown and told: no customer's tier, score or points changes with them.
+CUSTOMER_FACING_FIELDS = {"show_tier_to_customers", "contacts_see_company_points", "points_expiry_notice_days"}
 #: The nightly jobs, each run company by company (``customer.tiering.lock._run_companies``).
 JOBS = [
     ("reclassify", "Reclassification"),
@@ -210,7 +213,31 @@ class CustomerTieringConfig(models.Model):
         default="email",
         help="Each salesperson's weekly summary of follow-ups, customers at risk and tier changes.",
     )
+    show_tier_to_customers = fields.Boolean(
+        string="Show Tier to Customers",
+        help="Customers see their tier, its perks and their progress on the portal's My Membership page, and get "
+        "an email when their tier changes. Leave it off for an internal A/B/C grading that customers must not "
+        "read; use it with the Revenue thresholds method, the only one that can tell a customer what reaches "
+        "the next tier.",
+    )
+    contacts_see_company_points = fields.Boolean(
+        default=True,
+        help="The portal contacts of a company customer see the company's tier and points on My Membership. "
+        "Off: only the company's own portal user does.",
+    )
+    points_expiry_notice_days = fields.Integer(
+        string="Warn of Expiring Points (days)",
+        required=True,
+        default=30,
+        help="Customers get an email this many days before points expire, and a last reminder 7 days before. "
+        "0: no reminders.",
+    )
     last_run = fields.Datetime(string="Last Reclassification", readonly=True)
+    tier_emails_since = fields.Datetime(
+        readonly=True,
+        help="Set when the company's first reclassification completed: only the tier changes after it email "
+        "customers, so that the first classification of every customer sends nothing.",
+    )
     full_run_days = fields.Integer(
         string="Full Recompute Every (days)",
         required=True,
@@ -251,7 +278,7 @@ class CustomerTieringConfig(models.Model):
 
     def write(self, vals):
         # Changed settings apply to every customer at once: next run is full.
-        if vals.keys() - RUN_STATE_FIELDS:
+        if vals.keys() - RUN_STATE_FIELDS - CUSTOMER_FACING_FIELDS:
             vals = {**vals, "last_full_run": False}
         if vals.keys() & POINTS_SCOPE_FIELDS:
             vals = {**vals, "points_full_check": False}
@@ -329,6 +356,7 @@ class CustomerTieringConfig(models.Model):
         "points_per_currency",
         "points_rounding",
         "points_expiry_months",
+        "points_expiry_notice_days",
         "points_excluded_products_domain",
         "care_lead_days",
         "dormancy_overdue_share",

@@ -12,7 +12,7 @@ from odoo import api, fields, models
 from odoo.tools import SQL, split_every
 
 from .. import automation
-from ..engine import btyd, frames, lifecycle, tiering
+from ..engine import btyd, frames, lifecycle, segments, tiering
 from ..engine.frames import differs
 from ..sql import company_partner, company_value, customer_documents, customer_sales, purchase
 
@@ -39,6 +39,7 @@ STORED_COLUMNS = {
     "rfm_r": "int4",
     "rfm_f": "int4",
     "rfm_m": "int4",
+    "rfm_segment_id": "int4",
     "lifecycle_stage": "varchar",
     "lifecycle_stage_since": "date",
     "p_alive": "float8",
@@ -109,6 +110,7 @@ STAGE_COLUMNS = {
     **STORED_COLUMNS,
     **SCHEDULE_TYPES,
     "old_tier_id": "int4",
+    "old_rfm_segment_id": "int4",
     "old_lifecycle_stage": "varchar",
     "old_churn_risk_level": "varchar",
     "reason": "varchar",
@@ -174,6 +176,7 @@ def _staging_frame(changed, prior):
     new = changed["tier_id"].astype("Int64")
     staged = changed.assign(
         old_tier_id=old,
+        old_rfm_segment_id=prior["rfm_segment_id"].reindex(changed.index).astype("Int64"),
         old_lifecycle_stage=prior["lifecycle_stage"].reindex(changed.index),
         old_churn_risk_level=prior["churn_risk_level"].reindex(changed.index),
         moved=differs(new, old),
@@ -222,6 +225,7 @@ class CustomerTieringJob(models.AbstractModel):
         tiers = self._tier_frame(config._active_tiers())
         settings = config._settings()
         result = tiering.score(sales, prior, tiers, settings, today, reference and reference[0])
+        result["rfm_segment_id"] = segments.assign(result, self._segment_frame(company))
         sales = sales.reindex(result.index)
         churn, fit = self._lifecycle(config, sales, prior, today, reference and reference[1])
         result = result.join(churn)
@@ -242,7 +246,13 @@ class CustomerTieringJob(models.AbstractModel):
         run = {"last_run": fields.Datetime.now(), "last_run_since": since}
         if not reference:
             run.update(last_full_run=run["last_run"], incremental_reference=_reference_state(result, settings, fit))
+        if not config.tier_emails_since:
+            # The first completed run classified everyone at once: its changes
+            # email nobody. A company reclassified before this setting
+            # existed has completed runs already: the changes after them do.
+            run["tier_emails_since"] = config.last_run or run["last_run"]
         config.sudo().write(run)
+        self.env["customer.notification.job"]._notify_tier_changes(config)
 
     def _review_dates(self, config, tier_settings, fit, result, sales, prior, today):
         """The next day on which time alone can change a customer's tier,
@@ -448,27 +458,46 @@ class CustomerTieringJob(models.AbstractModel):
                    COUNT(*) FILTER (WHERE invoices > 0)::int4 AS purchase_days,
                    ((array_agg(amount ORDER BY day) FILTER (WHERE invoices > 0))[1])::float8 AS first_day_value,
                    MIN(day) FILTER (WHERE day > %(start)s) AS window_first_date
-              FROM (SELECT %(entity)s AS partner_id, m.invoice_date AS day,
-                           SUM(m.amount_untaxed_signed) AS amount,
-                           COUNT(*) FILTER (WHERE %(purchase)s) AS invoices
-                      FROM account_move m
-                      %(joins)s
-                     WHERE m.company_id = %(company)s
-                       AND %(sales)s
-                       AND m.invoice_date <= %(today)s
-                       %(only)s
-                  GROUP BY 1, m.invoice_date) daily
+              FROM (%(daily)s) daily
           GROUP BY partner_id
+            """,
+            start=window_start,
+            daily=self._daily_sales_query(company, today, only, entity, joins),
+        )
+
+    def _daily_sales_query(self, company, today, only, entity=None, joins=None):
+        """Each entity's sales per day up to ``today`` (``only``: a further
+        condition on the documents ``m``): what every figure is computed from."""
+        return SQL(
+            """
+            SELECT %(entity)s AS partner_id, m.invoice_date AS day,
+                   SUM(m.amount_untaxed_signed) AS amount,
+                   COUNT(*) FILTER (WHERE %(purchase)s) AS invoices
+              FROM account_move m
+              %(joins)s
+             WHERE m.company_id = %(company)s
+               AND %(sales)s
+               AND m.invoice_date <= %(today)s
+               %(only)s
+          GROUP BY 1, m.invoice_date
             """,
             company=company.id,
             sales=customer_sales("m"),
             purchase=purchase("m"),
-            start=window_start,
             today=today,
             only=only,
             entity=entity or SQL("m.commercial_partner_id"),
             joins=joins or SQL(),
         )
+
+    @api.model
+    def _window_sales(self, company, entity, window_start, today):
+        """[(day, amount)] of ``entity``'s sales in ``company`` after
+        ``window_start``: what places it in a tier by revenue, per day."""
+        self.env["account.move"].flush_model()
+        only = SQL("AND m.commercial_partner_id = %s AND m.invoice_date > %s", entity.id, window_start)
+        query = self._daily_sales_query(company, today, only)
+        return [(day, amount) for _partner, day, amount, _count in self.env.execute_query(query)]
 
     def _id_slices(self, column, count, ids=None):
         """``count`` conditions splitting the partner ids (``ids`` only,
@@ -596,6 +625,7 @@ class CustomerTieringJob(models.AbstractModel):
         prior = self._frame(query, [*PARTNER_PRIOR_COLUMNS, "tiering_state"])
         prior = prior.join(self._read_schedules(company, ids))
         prior["tier_id"] = prior["tier_id"].astype("Int64")
+        prior["rfm_segment_id"] = prior["rfm_segment_id"].astype("Int64")
         return prior
 
     def _read_schedules(self, company, ids=None):
@@ -669,6 +699,11 @@ class CustomerTieringJob(models.AbstractModel):
             }
         )
 
+    def _segment_frame(self, company):
+        """The company's active RFM segments, as ``engine.segments`` takes them."""
+        Segment = self.env["customer.rfm.segment"].sudo()
+        return Segment._box_frame(Segment.search([("company_id", "=", company.id)]))
+
     def _frame(self, query, columns):
         """``query``'s rows, indexed by partner: copied out as CSV for pandas'
         C parser, which reads large results faster than Python tuples from
@@ -727,6 +762,7 @@ class CustomerTieringJob(models.AbstractModel):
         self._update_schedules(company)
         self._unlock_expired(company)
         tier_history_ids, lifecycle_history_ids = self._log_history(company)
+        self._log_segment_history(company)
         changes = automation.TieringChanges(
             company.id, self._tiering_changes(), tuple(tier_history_ids), tuple(lifecycle_history_ids), rules, pre
         )
@@ -903,6 +939,29 @@ class CustomerTieringJob(models.AbstractModel):
         )
         return self.env.cr.fetchone()
 
+    def _log_segment_history(self, company):
+        """RFM segment history rows for the chunk's customers who moved from
+        one segment to another, in one INSERT. A first placement is not a
+        move: at install it would be a row for every customer, which doubles
+        the first night's writes for a history the moves report leaves out."""
+        now = fields.Datetime.now()
+        self.env.cr.execute(
+            SQL(
+                """
+            INSERT INTO customer_rfm_segment_history (partner_id, company_id, old_segment_id, new_segment_id, date,
+                                                      create_uid, create_date, write_uid, write_date)
+            SELECT s.id, %(company)s, s.old_rfm_segment_id, s.rfm_segment_id, %(now)s, %(uid)s, %(now)s, %(uid)s,
+                   %(now)s
+              FROM customer_tiering_stage s
+             WHERE s.partner_changed AND s.rfm_segment_id IS DISTINCT FROM s.old_rfm_segment_id
+               AND s.old_rfm_segment_id IS NOT NULL
+            """,
+                company=company.id,
+                now=now,
+                uid=self.env.uid,
+            )
+        )
+
     def _track_in_chatter(self):
         """The chatter tracking the ORM would have logged for customers that
         move from one tier or stage to another: one message per customer with
@@ -910,7 +969,9 @@ class CustomerTieringJob(models.AbstractModel):
         first classification is in the history only: on install it would
         otherwise post one message per customer. The other tracked fields the
         job writes (the stage's date, an expired lock) are in the history or
-        follow from these two, and are not tracked."""
+        follow from these two, and are not tracked. Nor is the RFM segment:
+        it moves whenever the score quintiles of every customer shift, so a
+        message per move would bury the chatter; its history keeps them."""
         changes = SQL(
             """
             SELECT s.id, 'tier_id', s.old_tier_id::text, s.tier_id::text

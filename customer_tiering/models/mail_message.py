@@ -1,5 +1,7 @@
 import socket
 
+from markupsafe import escape
+
 from odoo import api, fields, models
 from odoo.tools import SQL
 
@@ -110,6 +112,49 @@ class MailMessage(models.Model):
                 names=SQL(", ").join(SQL.identifier(name) for name in columns),
                 tracking=SQL(", ").join(SQL.identifier(name) for name in TRACKING_COLUMNS),
                 model=model,
+                subtype=self.env["ir.model.data"]._xmlid_to_res_id("mail.mt_note"),
+                author=author_id,
+                email_from=email_from,
+                reply_to=self.env["mail.thread"]._notify_get_reply_to(default=email_from)[False],
+                message_id=_tracking_message_id_sql("message-notify"),
+                date=fields.Datetime.now(),
+                uid=self.env.uid,
+                now=now,
+            )
+        )
+        return count
+
+    @api.model
+    def _bulk_log_notes(self, model, notes):
+        """Log on records of ``model`` the notes of ``notes``, [(res_id,
+        body)], in one INSERT, as ``_message_log(body=body)`` would one at a
+        time: the internal notes of ``_bulk_log_tracking``, with a body and
+        no tracking value. A body that is not Markup is escaped. Returns how
+        many messages."""
+        if not notes:
+            return 0
+        Model = self.env[model].sudo()
+        author_id, email_from = Model._message_compute_author(None, None, raise_on_email=False)
+        now = self.env.cr.now()
+        [(count,)] = self.env.execute_query(
+            SQL(
+                """
+                WITH message AS (
+                    INSERT INTO mail_message (model, res_id, message_type, is_internal, subtype_id, author_id,
+                                              email_from, reply_to, email_add_signature, message_id, body, date,
+                                              create_uid, create_date, write_uid, write_date)
+                    SELECT %(model)s, n.res_id, 'notification', true, %(subtype)s, %(author)s,
+                           %(email_from)s, %(reply_to)s, false, %(message_id)s, n.body, %(date)s,
+                           %(uid)s, %(now)s, %(uid)s, %(now)s
+                      FROM unnest(%(res_ids)s::int4[], %(bodies)s::text[]) AS n(res_id, body)
+                     ORDER BY n.res_id
+                 RETURNING id
+                )
+                SELECT count(*) FROM message
+                """,
+                model=model,
+                res_ids=[res_id for res_id, _body in notes],
+                bodies=[str(escape(body)) for _res_id, body in notes],
                 subtype=self.env["ir.model.data"]._xmlid_to_res_id("mail.mt_note"),
                 author=author_id,
                 email_from=email_from,

@@ -1,4 +1,4 @@
-from odoo import api, fields, models
+from odoo import Command, api, fields, models
 from odoo.exceptions import AccessError, ValidationError
 from odoo.tools import SQL, create_index
 
@@ -16,6 +16,7 @@ TIERING_FIELDS = [
     "tier_lock_until",
     *tiering.TIER_COLUMNS,
     *tiering.METRIC_COLUMNS,
+    "rfm_segment_id",
     "lifecycle_stage",
     "lifecycle_stage_since",
     "p_alive",
@@ -149,6 +150,17 @@ class ResPartner(models.Model):
         aggregator="avg",
         groups=INTERNAL,
     )
+    # Placed by the nightly job from the R, F and M scores, like the tier.
+    rfm_segment_id = fields.Many2one(
+        "customer.rfm.segment",
+        string="RFM Segment",
+        company_dependent=True,
+        readonly=True,
+        copy=False,
+        index=False,
+        groups=INTERNAL,
+    )
+    rfm_segment_playbook = fields.Html(related="rfm_segment_id.playbook", string="Playbook", groups=INTERNAL)
     lifecycle_stage = fields.Selection(
         STAGES, company_dependent=True, tracking=True, readonly=True, index=False, groups=INTERNAL
     )
@@ -445,16 +457,19 @@ class ResPartner(models.Model):
             raise AccessError(self.env._("Only Customer Tiering managers can change tiers and tier locks."))
 
     def _check_tier_company(self, vals):
-        """A tier written for the current company is one of its own tiers."""
-        if vals.get("tier_id"):
-            tier = self.env["customer.tier"].sudo().browse(vals["tier_id"])
-            if tier.company_id != self.env.company:
+        """A tier or RFM segment written for the current company is one of its own."""
+        for fname in ("tier_id", "rfm_segment_id"):
+            if not vals.get(fname):
+                continue
+            record = self.env[self._fields[fname].comodel_name].sudo().browse(vals[fname])
+            if record.company_id != self.env.company:
                 raise ValidationError(
                     self.env._(
-                        "The tier %(tier)s belongs to %(tier_company)s: a customer's tier in %(company)s must be one "
-                        "of %(company)s's tiers.",
-                        tier=tier.display_name,
-                        tier_company=tier.company_id.name,
+                        "%(value)s belongs to %(value_company)s: a customer's %(field)s in %(company)s must be one "
+                        "of %(company)s's own.",
+                        value=record.display_name,
+                        value_company=record.company_id.name,
+                        field=self._fields[fname]._description_string(self.env),
                         company=self.env.company.name,
                     )
                 )
@@ -570,6 +585,25 @@ class ResPartner(models.Model):
             "views": [(False, "form")],
             "target": "current",
         }
+
+    def action_generate_coupons(self):
+        """Odoo's coupon generation (the wizard of a coupon program's
+        *Generate Coupons*) for these customers, their commercial entities,
+        with the program to choose: e.g. the win-back offer for a segment."""
+        # What the wizard creates: sales managers may, as on the program's own button.
+        self.env["loyalty.card"].check_access("create")
+        action = self.env["ir.actions.act_window"]._for_xml_id("loyalty.loyalty_generate_wizard_action")
+        action["name"] = self.env._("Generate Coupons")
+        # The wizard takes its program from active_id: here that would be a customer.
+        action["context"] = {
+            "active_id": False,
+            "active_ids": [],
+            "active_model": "loyalty.program",
+            "default_mode": "selected",
+            "default_customer_ids": [Command.set(self.commercial_partner_id.ids)],
+            "tiering_choose_program": True,
+        }
+        return action
 
     def action_adjust_points(self):
         self.ensure_one()

@@ -3,11 +3,13 @@ from odoo.tools import SQL
 
 from ..models.customer_lifecycle_history import STAGES
 from ..models.res_partner import RISK_LEVELS
+from ..models.res_partner_satisfaction import NPS_CATEGORIES
 from ..sql import company_value
 
 #: The company's values the view reads, with their SQL types (none for text).
 VALUE_TYPES = {
     "tier_id": "int",
+    "rfm_segment_id": "int",
     "lifecycle_stage": None,
     "churn_risk_level": None,
     "revenue_window": "float",
@@ -15,12 +17,17 @@ VALUE_TYPES = {
     "clv_predicted": "float",
     "value_at_risk": "float",
     "churn_risk": "float",
+    "nps_category": None,
+    "csat_score": "int",
 }
+#: The NPS of a group is the average of its respondents' points: % promoters - % detractors.
+NPS_POINTS = {"promoter": 100, "passive": 0, "detractor": -100}
 
 
 class CustomerTieringAnalysis(models.Model):
-    """One row per company and customer: tier, stage, risk, revenue, CLV and
-    points, for pivots and graphs by tier, stage and risk."""
+    """One row per company and customer: tier, RFM segment, stage, risk,
+    revenue, CLV and points, for pivots and graphs by tier, segment, stage
+    and risk."""
 
     _name = "customer.tiering.analysis"
     _description = "Customer Tiering Analysis"
@@ -32,6 +39,7 @@ class CustomerTieringAnalysis(models.Model):
     company_id = fields.Many2one("res.company", readonly=True)
     user_id = fields.Many2one("res.users", string="Salesperson", readonly=True)
     tier_id = fields.Many2one("customer.tier", readonly=True)
+    rfm_segment_id = fields.Many2one("customer.rfm.segment", string="RFM Segment", readonly=True)
     lifecycle_stage = fields.Selection(STAGES, readonly=True)
     churn_risk_level = fields.Selection(RISK_LEVELS, readonly=True)
     customer_count = fields.Integer(string="Customers", readonly=True)
@@ -41,6 +49,17 @@ class CustomerTieringAnalysis(models.Model):
     value_at_risk = fields.Float(string="Revenue at Risk", readonly=True)
     churn_risk = fields.Float(readonly=True, aggregator="avg")
     loyalty_points = fields.Float(readonly=True)
+    nps_category = fields.Selection(NPS_CATEGORIES, string="NPS Category", readonly=True)
+    respondent_count = fields.Integer(string="Survey Respondents", readonly=True)
+    nps = fields.Float(
+        string="NPS",
+        readonly=True,
+        aggregator="avg",
+        help="Net Promoter Score of the customers who answered: % promoters - % detractors, from -100 to 100.",
+    )
+    csat_score = fields.Float(
+        string="CSAT", readonly=True, aggregator="avg", help="Average satisfaction (1-5) of those who answered."
+    )
 
     def _read_group_orderby(self, order, groupby_terms, query):
         """Stages in lifecycle order, not alphabetical: the funnel's bars and
@@ -61,6 +80,7 @@ class CustomerTieringAnalysis(models.Model):
                     SELECT row_number() OVER (ORDER BY c.id, p.id) AS id,
                            p.id AS partner_id, c.id AS company_id, p.user_id,
                            %(tier_id)s AS tier_id,
+                           %(rfm_segment_id)s AS rfm_segment_id,
                            %(lifecycle_stage)s AS lifecycle_stage,
                            %(churn_risk_level)s AS churn_risk_level,
                            1 AS customer_count,
@@ -69,7 +89,11 @@ class CustomerTieringAnalysis(models.Model):
                            COALESCE(%(clv_predicted)s, 0) AS clv_predicted,
                            COALESCE(%(value_at_risk)s, 0) AS value_at_risk,
                            %(churn_risk)s AS churn_risk,
-                           COALESCE(card.points, 0) AS loyalty_points
+                           COALESCE(card.points, 0) AS loyalty_points,
+                           %(nps_category)s AS nps_category,
+                           (%(nps_category)s IS NOT NULL)::int AS respondent_count,
+                           (%(nps_points)s)::float AS nps,
+                           NULLIF(%(csat_score)s, 0)::float AS csat_score
                       FROM res_company c
                       JOIN res_partner p ON p.tier_id ? c.id::text OR p.lifecycle_stage ? c.id::text
                       LEFT JOIN customer_tiering_config config ON config.company_id = c.id
@@ -79,6 +103,11 @@ class CustomerTieringAnalysis(models.Model):
                 )
                 """,
                 view=SQL.identifier(self._table),
+                nps_points=SQL(
+                    "CASE %s %s END",
+                    company_value("p", "nps_category", SQL("c.id")),
+                    SQL(" ").join(SQL("WHEN %s THEN %s", category, points) for category, points in NPS_POINTS.items()),
+                ),
                 **{column: company_value("p", column, SQL("c.id"), cast) for column, cast in VALUE_TYPES.items()},
             )
         )

@@ -7,11 +7,15 @@ from . import test_care_job
 from . import test_care_roll_over
 from . import test_company_isolation
 from . import test_config
+from . import test_customer_notifications
+from . import test_customer_satisfaction
+from . import test_customer_pool
 from . import test_customer_review_report
 from . import test_dashboard
 from . import test_engine_btyd
 from . import test_engine_lifecycle
 from . import test_engine_risk
+from . import test_engine_segments
 from . import test_engine_tiering
 from . import test_every_menu
 from . import test_followup_job
@@ -26,6 +30,7 @@ from . import test_lifecycle_job
 from . import test_loyalty_card_writer
 from . import test_loyalty_concurrency
 from . import test_loyalty_points
+from . import test_membership_portal
 from . import test_migrations
 from . import test_packaging
 from . import test_partner_indexes
@@ -33,6 +38,7 @@ from . import test_partner_merge
 from . import test_plain_words
 from . import test_reinstall
 from . import test_reparenting
+from . import test_rfm_segments
 from . import test_report_figures
 from . import test_risk_level
 from . import test_rpc_companies

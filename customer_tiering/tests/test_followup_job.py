@@ -4,8 +4,8 @@ from datetime import date, timedelta
 from freezegun import freeze_time
 from markupsafe import Markup
 
-from odoo import fields
-from odoo.exceptions import ValidationError
+from odoo import Command, fields
+from odoo.exceptions import AccessError, ValidationError
 from odoo.tests import new_test_user, tagged
 
 from .common import TieringInvoiceCommon
@@ -30,7 +30,10 @@ class TestFollowupJob(TieringInvoiceCommon):
         cls.team = cls.env["crm.team"].create(
             {"name": "Key Accounts", "user_id": cls.leader.id, "company_id": cls.company.id}
         )
-        cls.policies = cls.env["customer.service.policy"].search([("company_id", "=", cls.company.id)])
+        # The policies by cadence; the one on detractors is test_customer_satisfaction's.
+        cls.policies = cls.env["customer.service.policy"].search(
+            [("company_id", "=", cls.company.id), ("nps_category", "=", False)]
+        )
         cls.policy_a = cls.policies.filtered(lambda p: p.tier_ids == cls.tier_a)
         cls.customer = cls.env["res.partner"].create({"name": "Key Customer", "is_company": True})
         cls.customer.write({"tier_id": cls.tier_a.id, "user_id": cls.seller.id})
@@ -131,6 +134,64 @@ class TestFollowupJob(TieringInvoiceCommon):
         self.assertTrue(subtypes)
         self.assertEqual(subscription(by_job), (1, subtypes), "followed once, with the ORM's default subtypes")
         self.assertEqual(subscription(plain), (1, subtypes))
+
+    def test_activity_plan_schedules_each_step_at_its_offset(self):
+        call = self.env.ref("mail.mail_activity_data_call")
+        meeting = self.env.ref("mail.mail_activity_data_meeting")
+        plan = self.env["mail.activity.plan"].create(
+            {
+                "name": "Key account review",
+                "res_model": "res.partner",
+                "template_ids": [
+                    Command.create({"activity_type_id": call.id, "summary": "Call to book the review"}),
+                    Command.create(
+                        {
+                            "activity_type_id": meeting.id,
+                            "summary": "Review meeting",
+                            "delay_count": 7,
+                            "delay_from": "after_plan_date",
+                            "responsible_type": "other",
+                            "responsible_id": self.fixed.id,
+                        }
+                    ),
+                ],
+            }
+        )
+        self.policy_a.activity_plan_id = plan
+        day = INVOICE_DAY + timedelta(days=31)
+        self.assertEqual(self.run_policy(self.policy_a, day), 2)
+        due = day + timedelta(days=self.policy_a.deadline_days)
+        self.assertRecordValues(
+            self.followups().sorted("date_deadline"),
+            [
+                {
+                    "activity_type_id": call.id,
+                    "summary": "Call to book the review",
+                    "user_id": self.seller.id,
+                    "date_deadline": due,
+                },
+                {
+                    "activity_type_id": meeting.id,
+                    "summary": "Review meeting",
+                    "user_id": self.fixed.id,
+                    "date_deadline": due + timedelta(days=7),
+                },
+            ],
+        )
+        self.assertTrue(all("last touch 31 days ago" in note for note in self.followups().mapped("note")))
+        self.assertEqual(self.run_policy(self.policy_a, day + timedelta(days=1)), 0, "the plan is open")
+        with freeze_time(day + timedelta(days=2)):
+            self.followups().filtered(lambda a: a.activity_type_id == meeting).action_done()
+        self.followups().unlink()
+        self.assertEqual(
+            self.run_policy(self.policy_a, day + timedelta(days=2 + 30)), 0, "a done step of the plan is a touch"
+        )
+        self.assertEqual(self.run_policy(self.policy_a, day + timedelta(days=2 + 31)), 2)
+
+    def test_plan_without_steps_is_refused(self):
+        plan = self.env["mail.activity.plan"].create({"name": "Empty", "res_model": "res.partner"})
+        with self.assertRaisesRegex(ValidationError, "no activities"):
+            self.policy_a.activity_plan_id = plan
 
     def test_touch_resets_the_cadence(self):
         self.run_policy(self.policy_a, INVOICE_DAY + timedelta(days=31))
@@ -414,3 +475,47 @@ class TestFollowupJob(TieringInvoiceCommon):
         self.assertEqual(sorted(win_back.stage_ids.mapped("value")), ["churned", "sleeping"])
         self.assertFalse(win_back.risk_level_ids)
         self.assertEqual(win_back.sequence, 5)
+
+
+@tagged("post_install", "-at_install")
+class TestGenerateCoupons(TieringInvoiceCommon):
+    """Odoo's coupon generation, filled with customers from a selection or a segment."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.program = cls.env["loyalty.program"].create(
+            {"name": "Win-back offer", "program_type": "coupons", "company_id": cls.company.id}
+        )
+        cls.first = cls.env["res.partner"].create({"name": "Coupon Co", "is_company": True})
+        cls.contact = cls.env["res.partner"].create({"name": "Coupon Buyer", "parent_id": cls.first.id})
+        cls.second = cls.env["res.partner"].create({"name": "Second Co", "is_company": True})
+
+    def generate(self, action, user=None):
+        wizard = (
+            self.env["loyalty.generate.wizard"]
+            .with_user(user or self.env.user)
+            .with_context(**action["context"])
+            .create({"program_id": self.program.id, "description": "Come back"})
+        )
+        wizard.generate_coupons()
+        return self.env["loyalty.card"].search([("program_id", "=", self.program.id)])
+
+    def test_a_selection_gets_one_coupon_per_customer_entity(self):
+        action = (self.contact | self.first | self.second).action_generate_coupons()
+        self.assertEqual(action["res_model"], "loyalty.generate.wizard")
+        self.assertFalse(action["context"]["active_id"], "the program is chosen, not taken from a customer")
+        company = {"company_id": self.company.id, "company_ids": [self.company.id]}
+        manager = new_test_user(self.env, login="coupon_manager", groups="sales_team.group_sale_manager", **company)
+        cards = self.generate(action, manager)
+        self.assertEqual(cards.partner_id, self.first | self.second)
+        self.assertEqual(len(cards), 2)
+        seller = new_test_user(self.env, login="coupon_seller", groups="sales_team.group_sale_salesman", **company)
+        with self.assertRaises(AccessError):
+            self.first.with_user(seller).action_generate_coupons()
+
+    def test_a_segment_generates_for_its_customers(self):
+        segment = self.env["customer.rfm.segment"].search([("company_id", "=", self.company.id)], limit=1)
+        self.first.with_company(self.company).sudo().rfm_segment_id = segment
+        cards = self.generate(segment.action_generate_coupons())
+        self.assertEqual(cards.partner_id, self.first)

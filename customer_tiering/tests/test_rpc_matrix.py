@@ -1,6 +1,7 @@
 import inspect
 from xmlrpc.client import Fault
 
+from odoo import fields
 from odoo.models import regex_private
 from odoo.tests import HttpCase, new_test_user, tagged
 
@@ -39,12 +40,83 @@ MATRIX = [
     ("res.partner", "action_view_points_card", lambda t: [[t.partner.id]], (DENIED, OK, OK)),
     ("res.partner", "action_adjust_points", lambda t: [[t.partner.id]], (DENIED, DENIED, OK)),
     ("res.partner", "action_view_tier_history", lambda t: [[t.partner.id]], (DENIED, OK, OK)),
+    # Odoo's coupon generation, for sales managers as on the program.
+    ("res.partner", "action_generate_coupons", lambda t: [[t.partner.id]], (DENIED, DENIED, OK)),
+    ("customer.rfm.segment", "action_generate_coupons", lambda t: [[t.segment.id]], (DENIED, DENIED, OK)),
+    # The public pool: salespeople claim (the manager comes second: already claimed), managers assign.
+    ("res.partner", "action_pool_claim", lambda t: [[t.pooled.id]], (DENIED, OK, REFUSED)),
+    ("res.partner", "action_pool_assign", lambda t: [[t.pooled_spare.id]], (DENIED, DENIED, OK)),
+    ("res.partner", "write", lambda t: [[t.pooled_spare.id], {"in_pool": False}], (DENIED, DENIED, DENIED)),
+    ("customer.pool.assign", "create", lambda t: [t.pool_assign_values()], (DENIED, DENIED, OK)),
+    ("customer.pool.assign", "action_assign", lambda t: [[t.pool_assign_id()]], (DENIED, DENIED, OK)),
+    ("customer.pool.rule", "search_read", lambda t: [[], ["name"]], (DENIED, OK, OK)),
+    (
+        "customer.pool.rule",
+        "create",
+        lambda t: [{"name": "Matrix pool rule", "untouched_days": 60}],
+        (DENIED, DENIED, OK),
+    ),
+    ("customer.pool.rule", "write", lambda t: [[t.pool_rule.id], {"warning_days": 5}], (DENIED, DENIED, OK)),
+    ("customer.pool.rule", "unlink", lambda t: [[t.spare_pool_rule.id]], (DENIED, DENIED, OK)),
+    ("customer.pool.history", "search_read", lambda t: [[], ["action"]], (DENIED, OK, OK)),
+    ("customer.pool.history", "create", lambda t: [t.pool_history_values()], (DENIED, DENIED, DENIED)),
+    ("customer.pool.history", "write", lambda t: [t.pool_history.ids, {"reason": "Forged"}], (DENIED, DENIED, DENIED)),
+    ("customer.pool.history", "unlink", lambda t: [t.pool_history.ids], (DENIED, DENIED, DENIED)),
+    # Satisfaction: scores read by every employee, written by survey answers only; policies set by managers.
+    (
+        "res.partner",
+        "read",
+        lambda t: [[t.partner.id], ["nps_score", "nps_category", "csat_score", "satisfaction_date"]],
+        (OK, OK, OK),
+    ),
+    ("res.partner", "write", lambda t: [[t.partner.id], {"nps_category": "promoter"}], (DENIED, DENIED, DENIED)),
+    ("customer.satisfaction.policy", "search_read", lambda t: [[], ["name", "channel"]], (DENIED, OK, OK)),
+    (
+        "customer.satisfaction.policy",
+        "create",
+        lambda t: [{"name": "Matrix survey", "survey_id": t.satisfaction_policy.survey_id.id}],
+        (DENIED, DENIED, OK),
+    ),
+    (
+        "customer.satisfaction.policy",
+        "write",
+        lambda t: [t.satisfaction_policy.ids, {"interval_days": 60}],
+        (DENIED, DENIED, OK),
+    ),
+    ("customer.satisfaction.policy", "unlink", lambda t: [t.spare_satisfaction_policy.ids], (DENIED, DENIED, OK)),
+    (
+        "customer.service.policy",
+        "write",
+        lambda t: [[t.policy.id], {"nps_category": "detractor"}],
+        (DENIED, DENIED, OK),
+    ),
+    (
+        "customer.tiering.analysis",
+        "read_group",
+        lambda t: [[], ["nps:avg", "csat_score:avg", "respondent_count:sum"], ["user_id"]],
+        (DENIED, OK, OK),
+    ),
     # Tiers: read by every employee, changed by managers.
     ("customer.tier", "search_read", lambda t: [[], ["name", "code"]], (OK, OK, OK)),
     ("customer.tier", "write", lambda t: [[t.tier_a.id], {"name": "Key Accounts"}], (DENIED, DENIED, OK)),
     ("customer.tier", "create", lambda t: [{"name": "D", "code": "D", "sequence": 40}], (DENIED, DENIED, OK)),
     ("customer.tier", "unlink", lambda t: [[t.spare_tier.id]], (DENIED, DENIED, OK)),
     ("customer.tier", "action_view_partners", lambda t: [[t.tier_b.id]], (OK, OK, OK)),
+    # RFM segments: read by every employee (the partner form shows them), set by managers; placed by the job.
+    (
+        "res.partner",
+        "read",
+        lambda t: [[t.partner.id], ["rfm_segment_id", "rfm_segment_playbook"]],
+        (OK, OK, OK),
+    ),
+    ("res.partner", "write", lambda t: [[t.partner.id], {"rfm_segment_id": t.segment.id}], (DENIED, DENIED, OK)),
+    ("customer.rfm.segment", "search_read", lambda t: [[], ["name", "playbook"]], (OK, OK, OK)),
+    ("customer.rfm.segment", "write", lambda t: [[t.segment.id], {"name": "Stars"}], (DENIED, DENIED, OK)),
+    # Overlapping another segment: refused with the reason.
+    ("customer.rfm.segment", "write", lambda t: [[t.segment.id], {"r_min": 1}], (DENIED, DENIED, REFUSED)),
+    ("customer.rfm.segment", "create", lambda t: [{"name": "Spare", "active": False}], (DENIED, DENIED, OK)),
+    ("customer.rfm.segment", "unlink", lambda t: [[t.spare_segment.id]], (DENIED, DENIED, OK)),
+    ("customer.rfm.segment", "action_view_partners", lambda t: [[t.segment.id]], (OK, OK, OK)),
     # Settings: read by tiering users, changed and run by managers.
     ("customer.tiering.config", "read", lambda t: [[t.config.id], ["method"]], (DENIED, OK, OK)),
     ("customer.tiering.config", "write", lambda t: [[t.config.id], {"cutoff_a": 0.7}], (DENIED, DENIED, OK)),
@@ -56,6 +128,15 @@ MATRIX = [
     ("customer.tier.history", "create", lambda t: [t.history_values()], (DENIED, DENIED, DENIED)),
     ("customer.tier.history", "write", lambda t: [[t.history.id], {"reason": "manual"}], (DENIED, DENIED, DENIED)),
     ("customer.tier.history", "unlink", lambda t: [[t.history.id]], (DENIED, DENIED, DENIED)),
+    ("customer.rfm.segment.history", "search_read", lambda t: [[], ["new_segment_id"]], (DENIED, OK, OK)),
+    ("customer.rfm.segment.history", "create", lambda t: [t.segment_history_values()], (DENIED, DENIED, DENIED)),
+    (
+        "customer.rfm.segment.history",
+        "write",
+        lambda t: [[t.segment_history.id], {"new_segment_id": False}],
+        (DENIED, DENIED, DENIED),
+    ),
+    ("customer.rfm.segment.history", "unlink", lambda t: [[t.segment_history.id]], (DENIED, DENIED, DENIED)),
     ("customer.lifecycle.history", "search_read", lambda t: [[], ["new_stage"]], (DENIED, OK, OK)),
     ("customer.lifecycle.history", "create", lambda t: [t.stage_values()], (DENIED, DENIED, DENIED)),
     ("customer.churn.model", "search_read", lambda t: [[], ["method"]], (DENIED, DENIED, OK)),
@@ -111,6 +192,12 @@ MATRIX = [
     ("loyalty.history", "write", lambda t: [[t.entry.id], {"points_date": "2020-01-01"}], (DENIED, DENIED, DENIED)),
     # Reports.
     ("customer.tiering.analysis", "read_group", lambda t: [[], ["revenue_window:sum"], ["tier_id"]], (DENIED, OK, OK)),
+    (
+        "customer.tiering.analysis",
+        "read_group",
+        lambda t: [[], ["customer_count:sum"], ["rfm_segment_id", "tier_id"]],
+        (DENIED, OK, OK),
+    ),
     ("customer.cohort.analysis", "search_read", lambda t: [[], ["cohort", "retention_rate"]], (DENIED, OK, OK)),
     ("customer.tier.summary.wizard", "create", lambda t: [{}], (DENIED, DENIED, OK)),
     ("customer.tier.summary.wizard", "action_print", lambda t: [[t.summary_id()]], (DENIED, DENIED, OK)),
@@ -130,6 +217,19 @@ CORE_OVERRIDES = {
     ("account.move", "button_draft"),  # voids the points: test_loyalty_points
     ("res.company", "create"),  # gives the company its tiers: test_config
 }
+
+
+def pooled_customers(env, rule, names):
+    """Customers of ``names``, recalled to the pool of ``rule``'s company from the current user."""
+    Partner = env["res.partner"].with_company(rule.company_id)
+    partners = Partner.create(
+        [{"name": name, "is_company": True, "company_id": rule.company_id.id, "user_id": env.uid} for name in names]
+    )
+    rows = [(partner.id, env.uid) for partner in partners]
+    today = fields.Date.context_today(partners)
+    env["customer.pool.job"].with_company(rule.company_id)._recall_batch(rule, rows, today, "Seed", "en_US")
+    env.invalidate_all()
+    return partners
 
 
 class RpcOutcomes:
@@ -197,9 +297,27 @@ class TestRpcMatrix(RpcOutcomes, HttpCase):
             }
         )
         cls.manager = cls.env["res.users"].search([("login", "=", "rpc_manager")])
+        Segment = cls.env["customer.rfm.segment"]
+        cls.segment = Segment.search([("company_id", "=", company.id)], limit=1)
+        cls.spare_segment = Segment.create({"name": "Spare segment", "active": False})
+        cls.segment_history = cls.env["customer.rfm.segment.history"].create(
+            {"partner_id": cls.partner.id, "company_id": company.id, "new_segment_id": cls.segment.id}
+        )
+        cls.salesperson = cls.env["res.users"].search([("login", "=", "rpc_salesperson")])
+        Rule = cls.env["customer.pool.rule"].with_context(active_test=False)
+        cls.pool_rule = Rule.search([("company_id", "=", company.id)])
+        cls.spare_pool_rule = cls.pool_rule.copy({"name": "Spare pool rule"})
+        cls.pooled, cls.pooled_spare = pooled_customers(cls.env, cls.pool_rule, ["Pooled Co", "Pooled Spare Co"])
+        cls.pool_history = cls.env["customer.pool.history"].search([("partner_id", "=", cls.pooled.id)])
+        Satisfaction = cls.env["customer.satisfaction.policy"].with_context(active_test=False)
+        cls.satisfaction_policy = Satisfaction.search([("company_id", "=", company.id)])
+        cls.spare_satisfaction_policy = cls.satisfaction_policy.copy({"name": "Spare survey policy"})
 
     def history_values(self):
         return {"partner_id": self.partner.id, "company_id": self.env.company.id, "reason": "manual"}
+
+    def segment_history_values(self):
+        return {"partner_id": self.partner.id, "company_id": self.env.company.id, "new_segment_id": self.segment.id}
 
     def stage_values(self):
         return {"partner_id": self.partner.id, "company_id": self.env.company.id, "new_stage": "loyal"}
@@ -222,6 +340,15 @@ class TestRpcMatrix(RpcOutcomes, HttpCase):
 
     def summary_id(self):
         return self.env["customer.tier.summary.wizard"].with_user(self.manager).create({}).id
+
+    def pool_history_values(self):
+        return {"partner_id": self.partner.id, "company_id": self.env.company.id, "action": "released"}
+
+    def pool_assign_values(self):
+        return {"partner_ids": [(6, 0, self.pooled_spare.ids)], "user_id": self.salesperson.id}
+
+    def pool_assign_id(self):
+        return self.env["customer.pool.assign"].with_user(self.manager).create(self.pool_assign_values()).id
 
     def test_every_role_gets_exactly_its_rights(self):
         self.assertEqual(self.wrong_outcomes(MATRIX, ROLES), [])

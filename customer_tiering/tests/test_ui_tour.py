@@ -120,3 +120,44 @@ class TestChineseTour(HttpCase):
             login="chinese_tour_user",
         )
         self.assertEqual(self.user.lang, "zh_CN")
+
+
+@tagged("post_install", "-at_install")
+class TestPoolTour(HttpCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        company = cls.env.company
+        cls.salesperson = new_test_user(
+            cls.env,
+            login="pool_tour_user",
+            password="pool_tour_user_pw",
+            # A salesperson as Odoo makes one, without the tiering groups.
+            groups="base.group_user,sales_team.group_sale_salesman",
+        )
+        previous = new_test_user(cls.env, login="pool_tour_previous", name="Pool Tour Previous")
+        tier_b = cls.env["customer.tier"].search([("company_id", "=", company.id), ("code", "=", "B")])
+        Partner = cls.env["res.partner"]
+        cls.customer, other = Partner.create(
+            [
+                {"name": name, "is_company": True, "user_id": previous.id}
+                for name in ("Tour Pool Customer", "Tour Pool Other")
+            ]
+        )
+        (cls.customer | other).tier_id = tier_b
+        rule = cls.env["customer.pool.rule"].with_context(active_test=False).search([("company_id", "=", company.id)])
+        rows = [(partner.id, previous.id) for partner in cls.customer | other]
+        today = fields.Date.context_today(cls.customer)
+        cls.env["customer.pool.job"]._recall_batch(rule, rows, today, "Tour", "en_US")
+        cls.env.invalidate_all()
+
+    def test_claim_from_the_pool_tour(self):
+        self.assertTrue(self.customer.in_pool)
+        self.start_tour(
+            "/odoo/action-customer_tiering.res_partner_action_pool",
+            "customer_tiering_pool_claim",
+            login="pool_tour_user",
+        )
+        self.env.invalidate_all()
+        self.assertEqual(self.customer.user_id, self.salesperson)
+        self.assertFalse(self.customer.in_pool)

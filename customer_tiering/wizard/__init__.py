@@ -1,1 +1,1 @@
-from . import base_partner_merge, customer_points_adjustment, customer_tier_summary_wizard
+from . import base_partner_merge, customer_points_adjustment, customer_pool_assign, customer_tier_summary_wizard
