@@ -332,6 +332,10 @@ class CustomerSatisfactionPolicy(models.Model):
         detractors = self.env["customer.service.policy"].with_context(active_test=False)
         detractors = detractors.search([("nps_category", "!=", False)])
         translate_untouched(detractors, "name", [DETRACTOR_POLICY["name"]], langs, overwrite)
+        # An HTML field is translated term by term: its one paragraph is the term.
+        note, english = DETRACTOR_POLICY["note"], DETRACTOR_POLICY["note"]._translate("en_US")
+        notes = [(Markup("<p>%s</p>") % english, {lang: {english: note._translate(lang)} for lang in langs})]
+        translate_untouched(detractors, "note", notes, langs, overwrite)
 
     @api.model
     def _create_detractor_policies(self, companies):

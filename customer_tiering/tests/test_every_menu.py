@@ -50,6 +50,9 @@ ALLOWED_WORDS = {
     "ABC",
     "RFM",
     "CLV",
+    # Satisfaction scores, named as the survey method names them.
+    "NPS",
+    "CSAT",
     # The statistical models' names (BG/NBD, MBG/NBD).
     "BG",
     "MBG",
