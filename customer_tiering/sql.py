@@ -112,3 +112,15 @@ def company_partner(partner, company):
 def company_partner_domain(company):
     """``company_partner`` as a domain on res.partner."""
     return [("company_id", "in", [False, company.id])]
+
+
+def tier_stage_domain(tiers, stages):
+    """The customers in one of ``tiers`` and one of the lifecycle ``stages``
+    (their ``ir.model.fields.selection`` records), as the policies and rules
+    that pick customers by both hold them; empty: any."""
+    domain = []
+    if tiers:
+        domain.append(("tier_id", "in", tiers.ids))
+    if stages:
+        domain.append(("lifecycle_stage", "in", stages.mapped("value")))
+    return domain

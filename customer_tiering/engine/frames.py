@@ -1,6 +1,6 @@
 """Small pandas helpers shared by the engine and the job."""
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pandas as pd
 
@@ -36,7 +36,10 @@ def window_exit(day, window):
     the revenue window, or when points earned on ``day`` expire. Month
     arithmetic does not invert (31 January + 1 month - 1 month is the 28th),
     so the day is searched from ``day + window`` on."""
-    review = day + window
-    while review - window < day:
-        review += timedelta(days=1)
+    try:
+        review = day + window
+        while review - window < day:
+            review += timedelta(days=1)
+    except (OverflowError, ValueError):  # a day near 9999-12-31: it never leaves
+        return date.max
     return review

@@ -3,7 +3,7 @@ from odoo.exceptions import ValidationError
 from odoo.tools.translate import LazyTranslate
 
 from ..bounds import POOL_RULE_BOUNDS, check_bounds
-from ..sql import company_partner_domain
+from ..sql import company_partner_domain, tier_stage_domain
 from ..translations import translate_field
 
 _lt = LazyTranslate(__name__)
@@ -130,12 +130,7 @@ class CustomerPoolRule(models.Model):
 
     def _scope_domain(self):
         """The tiers and stages of the rule, as a domain."""
-        domain = []
-        if self.tier_ids:
-            domain.append(("tier_id", "in", self.tier_ids.ids))
-        if self.stage_ids:
-            domain.append(("lifecycle_stage", "in", self.stage_ids.mapped("value")))
-        return domain
+        return tier_stage_domain(self.tier_ids, self.stage_ids)
 
     def _best_tier(self):
         """The company's first tier, A in the method."""

@@ -9,7 +9,7 @@ from odoo.tools import SQL, split_every
 from odoo.tools.translate import LazyTranslate
 
 from ..bounds import SATISFACTION_POLICY_BOUNDS, check_bounds
-from ..sql import company_partner_domain, customer_sales, purchase
+from ..sql import company_partner_domain, customer_sales, purchase, tier_stage_domain
 from ..translations import installed_langs, translate_field, translate_untouched
 from .customer_followup_job import BATCH, BLOCKED
 
@@ -184,12 +184,7 @@ class CustomerSatisfactionPolicy(models.Model):
         return {partner: invoiced[partner.id] for partner in partners}
 
     def _scope_domain(self):
-        domain = []
-        if self.tier_ids:
-            domain.append(("tier_id", "in", self.tier_ids.ids))
-        if self.stage_ids:
-            domain.append(("lifecycle_stage", "in", self.stage_ids.mapped("value")))
-        return domain
+        return tier_stage_domain(self.tier_ids, self.stage_ids)
 
     def _occasion(self, invoice_day):
         """The care log's key of an invitation: once per policy and invoice day."""

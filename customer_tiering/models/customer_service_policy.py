@@ -5,7 +5,7 @@ from odoo.tools.translate import LazyTranslate
 
 from ..bounds import POLICY_BOUNDS, check_bounds
 from ..engine.lifecycle import LAPSED_STAGES
-from ..sql import company_partner_domain
+from ..sql import company_partner_domain, tier_stage_domain
 from ..translations import translate_field
 from .res_partner_satisfaction import NPS_CATEGORIES
 
@@ -195,10 +195,7 @@ class CustomerServicePolicy(models.Model):
             *company_partner_domain(policy.company_id),
             *safe_eval(policy.domain or "[]"),
         ]
-        if policy.tier_ids:
-            domain.append(("tier_id", "in", policy.tier_ids.ids))
-        if policy.stage_ids:
-            domain.append(("lifecycle_stage", "in", policy.stage_ids.mapped("value")))
+        domain += tier_stage_domain(policy.tier_ids, policy.stage_ids)
         if policy.risk_level_ids:
             domain.append(("churn_risk_level", "in", policy.risk_level_ids.mapped("value")))
         if policy.nps_category:

@@ -115,6 +115,7 @@ class TestMembershipPortal(TieringInvoiceCommon, HttpCase):
     def test_month_ends_leave_the_window_on_the_right_day(self):
         self.assertEqual(window_exit(date(2026, 1, 31), relativedelta(months=1)), date(2026, 3, 1))
         self.assertEqual(window_exit(date(2026, 1, 15), relativedelta(months=12)), date(2027, 1, 15))
+        self.assertEqual(window_exit(date(9999, 12, 31), relativedelta(months=24)), date.max, "never, not a crash")
 
     # ------------------------------------------------------------ what the page shows
     def test_page_shows_the_company_membership(self):
