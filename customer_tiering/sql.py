@@ -62,6 +62,21 @@ def company_value(table, column, company, cast=None):
     return SQL("(%s)::%s", value, SQL(cast)) if cast else value
 
 
+def set_company_value(table, column, company, value):
+    """The assignment, in an UPDATE of ``table`` (an alias, or None), of
+    ``company``'s value of a company-dependent field, keeping the other
+    companies' values: what ``company_value`` reads. ``value`` is an SQL
+    expression or a value passed as a parameter (None stores null)."""
+    value = value if isinstance(value, SQL) else SQL("%s", value)
+    return SQL(
+        "%s = COALESCE(%s, '{}'::jsonb) || jsonb_build_object(%s, %s)",
+        SQL.identifier(column),
+        _column(table, column),
+        str(getattr(company, "id", company)),
+        value,
+    )
+
+
 def indexed_company_value(table, column, company, cast=None):
     """A company's value of a company-dependent field as Odoo's own domains
     and groupings write it, ``(column->'<company id>'->>0)::type``, as

@@ -7,7 +7,7 @@ from odoo import api, fields, models
 from odoo.osv import expression
 from odoo.tools import SQL, format_date, split_every
 
-from ..sql import company_value
+from ..sql import company_value, set_company_value
 
 _logger = logging.getLogger(__name__)
 
@@ -252,18 +252,17 @@ class CustomerPoolJob(models.AbstractModel):
         """Store the recall day of the customers of ``batch`` (activity
         values), unless stored already; returns the values of those it
         stored, the activities to create."""
-        key = str(company.id)
         rows = self.env.execute_query(
             SQL(
                 """
                 UPDATE res_partner p
-                   SET pool_recall_date = COALESCE(p.pool_recall_date, '{}'::jsonb)
-                                          || jsonb_build_object(%(key)s, v.day::text)
+                   SET %(recall)s
                   FROM unnest(%(ids)s::int4[], %(days)s::date[]) AS v(id, day)
-                 WHERE p.id = v.id AND (p.pool_recall_date ->> %(key)s) IS DISTINCT FROM v.day::text
+                 WHERE p.id = v.id AND %(stored)s IS DISTINCT FROM v.day::text
              RETURNING p.id
                 """,
-                key=key,
+                stored=company_value("p", "pool_recall_date", company),
+                recall=set_company_value("p", "pool_recall_date", company, SQL("v.day::text")),
                 ids=[vals["res_id"] for vals in batch],
                 days=[vals["date_deadline"] for vals in batch],
             )
@@ -329,7 +328,6 @@ class CustomerPoolJob(models.AbstractModel):
         (someone may have reassigned it meanwhile); then a history row and a
         chatter note per customer recalled. Returns how many."""
         company = rule.company_id
-        key = str(company.id)
         now = self.env.cr.now()
         self.env["res.partner"].flush_model(["user_id", "in_pool", "pool_since"])
         released = self.env.execute_query(
@@ -338,8 +336,8 @@ class CustomerPoolJob(models.AbstractModel):
                 WITH released AS (
                     UPDATE res_partner p
                        SET user_id = NULL,
-                           in_pool = COALESCE(p.in_pool, '{}'::jsonb) || jsonb_build_object(%(key)s, true),
-                           pool_since = COALESCE(p.pool_since, '{}'::jsonb) || jsonb_build_object(%(key)s, %(today)s),
+                           %(in_pool)s,
+                           %(pool_since)s,
                            write_uid = %(uid)s, write_date = %(now)s
                       FROM unnest(%(ids)s::int4[], %(users)s::int4[]) AS t(id, user_id)
                      WHERE p.id = t.id AND p.user_id = t.user_id
@@ -353,8 +351,8 @@ class CustomerPoolJob(models.AbstractModel):
                 )
                 SELECT id, user_id FROM released ORDER BY id
                 """,
-                key=key,
-                today=fields.Date.to_string(today),
+                in_pool=set_company_value("p", "in_pool", company, True),
+                pool_since=set_company_value("p", "pool_since", company, fields.Date.to_string(today)),
                 ids=[partner_id for partner_id, _user in batch],
                 users=[user_id for _partner, user_id in batch],
                 company=company.id,

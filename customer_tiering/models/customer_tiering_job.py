@@ -14,7 +14,7 @@ from odoo.tools import SQL, split_every
 from .. import automation
 from ..engine import btyd, frames, lifecycle, segments, tiering
 from ..engine.frames import differs
-from ..sql import company_partner, company_value, customer_documents, customer_sales, purchase
+from ..sql import company_partner, company_value, customer_documents, customer_sales, purchase, set_company_value
 
 _logger = logging.getLogger(__name__)
 
@@ -857,15 +857,8 @@ class CustomerTieringJob(models.AbstractModel):
         of the chunk's history: the change scheduled its review, by the next
         run. The check is on each updated row itself, so that PostgreSQL
         makes it again on a row a concurrent transaction changed."""
-        key = str(company.id)
         assignments = SQL(", ").join(
-            SQL(
-                "%s = COALESCE(p.%s, '{}'::jsonb) || jsonb_build_object(%s, s.%s)",
-                *[SQL.identifier(name)] * 2,
-                key,
-                SQL.identifier(name),
-            )
-            for name in STORED_COLUMNS
+            set_company_value("p", name, company, SQL.identifier("s", name)) for name in STORED_COLUMNS
         )
         self.env.cr.execute(
             SQL(
@@ -894,17 +887,16 @@ class CustomerTieringJob(models.AbstractModel):
         self.env["customer.tiering.schedule"]._upsert(company, moved, list(SCHEDULE_COLUMNS.values()))
 
     def _unlock_expired(self, company):
-        key = str(company.id)
         self.env.cr.execute(
             SQL(
                 """
             UPDATE res_partner p
-               SET tier_locked = COALESCE(p.tier_locked, '{}'::jsonb) || jsonb_build_object(%(key)s, false),
-                   tier_lock_until = COALESCE(p.tier_lock_until, '{}'::jsonb) || jsonb_build_object(%(key)s, NULL)
+               SET %(locked)s, %(until)s
               FROM customer_tiering_stage s
              WHERE p.commercial_partner_id = s.id AND s.unlock
             """,
-                key=key,
+                locked=set_company_value("p", "tier_locked", company, False),
+                until=set_company_value("p", "tier_lock_until", company, None),
             )
         )
 

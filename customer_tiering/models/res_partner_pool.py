@@ -6,6 +6,7 @@ from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError
 from odoo.tools import SQL, format_date
 
+from ..sql import company_value, set_company_value
 from .res_partner import INTERNAL, MANAGER_GROUP
 
 SALESPERSON_GROUP = "sales_team.group_sale_salesman"
@@ -177,21 +178,22 @@ class ResPartner(models.Model):
         and is refused."""
         self.ensure_one()
         company = self.env.company
-        key = str(company.id)
         self.env["res.partner"].flush_model(["user_id", "in_pool", "pool_since"])
         rows = self.env.execute_query(
             SQL(
                 """
                 UPDATE res_partner
                    SET user_id = %(user)s,
-                       in_pool = COALESCE(in_pool, '{}'::jsonb) || jsonb_build_object(%(key)s, false),
-                       pool_since = COALESCE(pool_since, '{}'::jsonb) || jsonb_build_object(%(key)s, NULL),
+                       %(in_pool)s,
+                       %(pool_since)s,
                        write_uid = %(uid)s, write_date = %(now)s
-                 WHERE id = %(id)s AND COALESCE((in_pool -> %(key)s)::boolean, false)
+                 WHERE id = %(id)s AND COALESCE(%(pooled)s, false)
              RETURNING id
                 """,
                 user=user.id,
-                key=key,
+                pooled=company_value(None, "in_pool", company, "boolean"),
+                in_pool=set_company_value(None, "in_pool", company, False),
+                pool_since=set_company_value(None, "pool_since", company, None),
                 uid=self.env.uid,
                 now=self.env.cr.now(),
                 id=self.id,
