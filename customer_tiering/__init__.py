@@ -25,9 +25,14 @@ def _uninstall_hook(env):
     the ledger's keys, kinds, dates and lots and the tier cards, kept in
     tables the uninstall does not drop. res_partner gets PostgreSQL's
     storage settings back, and the other modules' tables lose the add-on's
-    indexes."""
+    indexes. The sales view and the care dates are readied for Odoo's own
+    removal of the add-on's views and records, which would refuse them
+    (``_drop_view``, ``_release_festivals``)."""
     env["loyalty.program"]._keep_tier_programs(env["customer.tiering.config"].search([]))
     env["loyalty.program"]._keep_tier_points()
     env["res.partner"]._reset_storage()
+    env["customer.sale"]._drop_view()
+    env["customer.cohort.month"]._drop_customer_table()
+    env["customer.care.date"]._release_festivals()
     for index in FOREIGN_INDEXES:
         env.cr.execute(SQL("DROP INDEX IF EXISTS %s", SQL.identifier(index)))

@@ -1,7 +1,7 @@
 {
     "name": "Customer Tiering",
     "summary": "A/B/C customer tiers, lifecycle stages, churn risk, CLV and loyalty points from your own invoices",
-    "version": "18.0.1.9.0",
+    "version": "18.0.1.10.0",
     "category": "Sales/CRM",
     "author": "customer_tiering developers",
     "license": "LGPL-3",

@@ -30,7 +30,9 @@ def customer_sales(move):
     one of a customer's sales: a posted customer invoice or credit note of a
     commercial entity. Its amount is ``amount_untaxed_signed``: untaxed, in
     company currency, negative for credit notes. It implies the predicate of
-    the partial indexes (``customer_documents``)."""
+    the partial indexes (``customer_documents``). The invoices' source of
+    ``customer.sale``, which the jobs and reports read: a glue add-on adds
+    its own sources there (the point of sale orders)."""
     return SQL(
         "(%(move)s.state = 'posted' AND %(documents)s AND %(move)s.commercial_partner_id IS NOT NULL)",
         move=SQL.identifier(move),
@@ -40,7 +42,7 @@ def customer_sales(move):
 
 def purchase(move):
     """The condition that makes the customer sale ``move`` (an alias) a
-    purchase: an invoice, not a credit note. A customer's purchase days are
+    purchase: an invoice, not a credit note (``customer.sale.is_purchase``). A customer's purchase days are
     the days of its purchases (the nightly job's frequency, first and last
     purchase; the cohorts' and the retention's buying customers), while its
     revenue is that of all its sales, net of credit notes."""
@@ -90,13 +92,19 @@ def indexed_company_value(table, column, company, cast=None):
     return SQL("(%s)::%s", value, SQL(cast)) if cast else value
 
 
-def points_eligible(move, start):
+def points_eligible(move, start, date=None):
     """Whether the customer document ``move`` (an alias) counts for points
     from the start date ``start`` (an SQL expression): an invoice, or a
     credit note without an origin, by its own date; a credit note of an
     invoice when that invoice counts, by its date, or counted already (an
     earlier install, an earlier start date): it can only take back what the
-    invoice earned."""
+    invoice earned.
+
+    A document of another source of points (a sale order, a point of sale
+    order: ``customer.loyalty.ledger._earning_sources``) gives its own
+    ``date`` (an SQL expression) and counts by it, as an invoice does."""
+    if date is not None:
+        return SQL("(%s >= %s)", date, start)
     return SQL(
         """(CASE WHEN %(move)s.move_type = 'out_refund' AND %(move)s.reversed_entry_id IS NOT NULL
                  THEN (SELECT origin.invoice_date FROM account_move origin

@@ -2,29 +2,41 @@
 the one-off first night (first classification, points cron after an opt-in, a new
 follow-up policy's first run), the churn model fit, the next night's nightly
 pipeline (classification, points, follow-ups) as the weekly full run and as
-an incremental run (medians of several runs), and a naive per-partner ORM
-baseline on a sample, and print one BENCH line.
+an incremental run (medians of several runs), the floor they are read
+against (one GROUP BY of every sale), the read calls of the add-on's
+screens as a tiering manager, what the add-on adds to posting an invoice,
+and a naive per-partner ORM baseline on a sample, and print one BENCH line.
 
 Run by scripts/bench.sh inside the project's virtualenv, against a database
 where customer_tiering is installed: python scripts/bench.py CONFIG DATABASE
+CUSTOMERS SALES. With BENCH_POS_SHARE in the environment (0 to 1, default
+0), that share of the sales are point of sale orders without an invoice,
+which needs customer_tiering_pos installed (bench.sh installs it then); the
+rest are invoices.
 """
 
+import importlib.util
+import json
 import logging
+import os
 import resource
 import statistics
 import subprocess
 import sys
 import threading
 import time
-from contextlib import contextmanager
+from collections import defaultdict
+from contextlib import ExitStack, contextmanager
 from datetime import timedelta
+from pathlib import Path
+from unittest.mock import patch
 
 from dateutil.relativedelta import relativedelta
 from freezegun import freeze_time
 
 import odoo
-from odoo import SUPERUSER_ID, api, fields
-from odoo.tools import SQL
+from odoo import SUPERUSER_ID, Command, api, fields
+from odoo.tools import SQL, json_default
 
 REPEATS = 5
 SAMPLE = 2000
@@ -35,11 +47,40 @@ POOLED_EVERY = 100
 #: Customers who changed tier in the run whose customer notifications are timed: 1% of them, at least this many.
 TIER_MAILS = 1000
 POINTS_DAYS = 90
+#: Salespeople the customers are shared among for the care and digest timings.
+SALESPEOPLE = 20
+#: Runs of the floor query (``time_floor``), of which the median is taken.
+FLOOR_REPEATS = 3
+#: Draft invoices posted with and without the add-on's hooks (``time_post``), and the runs of each.
+POSTED = 1000
+POST_REPEATS = 3
+#: Invoices posted at a time, with and without the hooks in turn.
+POST_CHUNK = 100
+#: The tiering manager who opens the screens (``time_screens``), and the groups given when the bench creates them.
+MANAGER_LOGIN = "bench_tiering_manager"
+MANAGER_GROUPS = (
+    "base.group_user",
+    "base.group_partner_manager",
+    "sales_team.group_sale_manager",
+    "customer_tiering.group_customer_tiering_manager",
+)
+#: The read calls the web client makes to open each screen, shared with
+#: tests/test_replica.py and scripts/replica_check.py: plain Python, loaded
+#: by path, so that the add-on's test package is not imported.
+_SCREENS_SPEC = importlib.util.spec_from_file_location(
+    "customer_tiering_screens", Path(__file__).resolve().parents[1] / "customer_tiering" / "tests" / "screens.py"
+)
+screens = importlib.util.module_from_spec(_SCREENS_SPEC)
+_SCREENS_SPEC.loader.exec_module(screens)
 _logger = logging.getLogger("customer_tiering.bench")
 #: What the bulk load filled, which autovacuum would vacuum and analyse
 #: before the first night; not the still empty tables the first night
 #: fills, whose statistics would then say empty for the whole night.
 LOADED_TABLES = ("res_partner", "account_move")
+#: The share of the generated sales that are point of sale orders (BENCH_POS_SHARE).
+POS_SHARE = float(os.environ.get("BENCH_POS_SHARE") or 0)
+if POS_SHARE:
+    LOADED_TABLES = (*LOADED_TABLES, "pos_order")
 #: What the nights write, vacuumed and analysed between two nights, as
 #: autovacuum would: every table, the history and chatter ones too.
 NIGHT_TABLES = (
@@ -61,7 +102,10 @@ NIGHT_TABLES = (
 
 def generate(env, customers, invoices):
     """Customers and posted invoices (5% credit notes) over two years, with a
-    skewed spread so that a few customers carry most of the revenue."""
+    skewed spread so that a few customers carry most of the revenue; of
+    those sales, POS_SHARE are point of sale orders (``generate_pos``)."""
+    pos_orders = round(invoices * POS_SHARE)
+    invoices -= pos_orders
     company = env.company
     journal = env["account.journal"].search([("type", "=", "sale"), ("company_id", "=", company.id)], limit=1)
     cr = env.cr
@@ -114,14 +158,83 @@ def generate(env, customers, invoices):
             m=invoices,
         )
     )
+    if pos_orders:
+        generate_pos(env, first_id, customers, pos_orders)
     cr.execute("ANALYZE res_partner")
     cr.execute("ANALYZE account_move")
     cr.commit()
     return list(range(first_id, last_id + 1))
 
 
+def pos_session(env):
+    """A shop and its session, where the generated orders are rung up."""
+    session = env["pos.session"].search([("config_id.name", "=", "Bench shop")], limit=1)
+    if not session:
+        config = env["pos.config"].create({"name": "Bench shop"})
+        session = env["pos.session"].create({"config_id": config.id, "user_id": env.uid})
+    return session
+
+
+def generate_pos(env, first_id, customers, orders):
+    """``orders`` point of sale orders without an invoice, paid and posted,
+    spread as the invoices are (5% refunds, negative), taxed 10%, in the
+    company's currency, rung up at noon UTC by the admin (no time zone: the
+    sale day is the UTC day), with the columns customer_tiering_pos adds."""
+    session = pos_session(env)
+    env.cr.execute(
+        SQL(
+            """
+            INSERT INTO pos_order (name, session_id, config_id, company_id, user_id, partner_id,
+                                   commercial_partner_id, date_order, customer_sale_date, state,
+                                   amount_tax, amount_total, amount_paid, amount_return, currency_rate,
+                                   create_date, write_date)
+            SELECT 'BENCH/POS/' || s.g, %(session)s, %(config)s, %(company)s, %(uid)s, s.p, s.p,
+                   s.d + time '12:00', s.d, 'done', s.a / 10, s.a * 1.1, s.a * 1.1, 0, 1, now(), now()
+              FROM (SELECT g,
+                           %(first)s + floor(power(random(), 2) * %(n)s)::int AS p,
+                           current_date - floor(random() * 730)::int AS d,
+                           round((20 + random() * 2000)::numeric, 2)
+                           * CASE WHEN random() < 0.05 THEN -1 ELSE 1 END AS a
+                      FROM generate_series(1, %(m)s) g) s
+            """,
+            session=session.id,
+            config=session.config_id.id,
+            company=env.company.id,
+            uid=env.uid,
+            first=first_id,
+            n=customers,
+            m=orders,
+        )
+    )
+    env.cr.execute("ANALYZE pos_order")
+
+
 def new_invoices(env, partner_ids, day):
-    """An invoice dated ``day`` for one customer in a hundred."""
+    """A sale dated ``day`` for one customer in a hundred: POS_SHARE of them
+    point of sale orders, the others invoices."""
+    buyers = partner_ids[::100]
+    at_till = round(len(buyers) * POS_SHARE)
+    if at_till:
+        session = pos_session(env)
+        env.cr.execute(
+            SQL(
+                """
+                INSERT INTO pos_order (name, session_id, config_id, company_id, user_id, partner_id,
+                                       commercial_partner_id, date_order, customer_sale_date, state,
+                                       amount_tax, amount_total, amount_paid, amount_return, currency_rate,
+                                       create_date, write_date)
+                SELECT 'BENCH/POS/NEW/' || p, %(session)s, %(config)s, %(company)s, %(uid)s, p, p,
+                       %(day)s + time '12:00', %(day)s, 'paid', 50, 550, 550, 0, 1, now(), now()
+                  FROM unnest(%(partners)s::int[]) AS p
+                """,
+                session=session.id,
+                config=session.config_id.id,
+                company=env.company.id,
+                uid=env.uid,
+                day=day,
+                partners=buyers[:at_till],
+            )
+        )
     company = env.company
     journal = env["account.journal"].search([("type", "=", "sale"), ("company_id", "=", company.id)], limit=1)
     env.cr.execute(
@@ -139,10 +252,10 @@ def new_invoices(env, partner_ids, day):
             company=company.id,
             currency=company.currency_id.id,
             day=day,
-            partners=partner_ids[::100],
+            partners=buyers[at_till:],
         )
     )
-    return len(partner_ids[::100])
+    return len(buyers)
 
 
 def time_first_night(env, partner_ids):
@@ -289,6 +402,93 @@ def time_pool(env, partner_ids):
     return pool_s
 
 
+def seller_customers(env, partner_ids):
+    """What the care and digest timings need of a real customer base,
+    committed: every customer with an email address, and one of
+    SALESPEOPLE salespeople (created once). Vacuumed and analysed, as
+    autovacuum would after such an update."""
+    Users = env["res.users"].with_context(no_reset_password=True)
+    sellers = [
+        Users.search([("login", "=", f"bench_seller_{index}")])
+        or Users.create({"name": f"Bench Seller {index}", "login": f"bench_seller_{index}"})
+        for index in range(SALESPEOPLE)
+    ]
+    env.cr.execute(
+        SQL(
+            """
+            UPDATE res_partner
+               SET email = 'bench' || id || '@example.com', email_normalized = 'bench' || id || '@example.com',
+                   user_id = (%(sellers)s::int[])[mod(id, %(count)s) + 1]
+             WHERE id = ANY(%(partners)s)
+            """,
+            sellers=[seller.id for seller in sellers],
+            count=len(sellers),
+            partners=partner_ids,
+        )
+    )
+    env.invalidate_all()
+    env.cr.commit()
+    vacuum(env.cr.dbname, NIGHT_TABLES)
+
+
+def time_care_holiday(env):
+    """A care date for every customer (``care_holiday_s``), as Spring
+    Festival is: the run on its lead day (an activity for each A and B
+    customer, for their salesperson) and the run on the day (a queued
+    greeting email for each C customer), committed batch by batch as the
+    follow-up cron runs them, without the assignment notifications, as
+    ``followup_s`` (``notify_s`` times them). Also the process's peak
+    memory during the two runs (``care_holiday_rss_mb``): its high-water
+    mark reset before them, where Linux allows it."""
+    config = env["customer.tiering.config"]._for_companies(env.company)
+    today = fields.Date.context_today(config)
+    holiday = env["customer.care.date"].create(
+        {"name": "Bench Festival", "date": today + timedelta(days=config.care_lead_days), "company_id": env.company.id}
+    )
+    env.cr.commit()
+    care = env["customer.care.job"].with_context(mail_activity_quick_update=True).with_company(env.company)
+    reset = reset_peak_rss()
+    with committing_batches():
+        care_s = timed(env, lambda: care._care_dates(config, today))
+        care_s += timed(env, lambda: care._care_dates(config, holiday.date))
+    rss_mb = peak_rss_mb() if reset else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    activities = env["mail.activity"].search_count([("summary", "like", "Bench Festival%")])
+    mails = env["mail.mail"].search_count([("subject", "like", "Bench Festival%")])
+    print(f"care date for everyone: {care_s:.2f} s, {activities} activities, {mails} emails queued, {rss_mb:.0f} MB")
+    return care_s, rss_mb
+
+
+def time_digest(env):
+    """The weekly digest (``digest_s``), by email, for the SALESPEOPLE
+    salespeople: their follow-ups and their ten most valuable customers
+    among those at high churn risk; committed, as its cron does."""
+    config = env["customer.tiering.config"]._for_companies(env.company)
+    config.digest_mode = "email"
+    env.cr.commit()
+    with committing_batches():
+        digest_s = timed(env, env["customer.followup.digest"]._cron_digest)
+    at_risk = env["res.partner"].search_count([("churn_risk_level", "=", "high"), ("user_id", "!=", False)])
+    print(f"weekly digest: {digest_s:.2f} s for {SALESPEOPLE} salespeople, {at_risk} customers at high risk")
+    return digest_s
+
+
+def reset_peak_rss():
+    """Reset the process's peak resident memory (VmHWM) to its current
+    resident memory; whether it could (Linux 4.0 and later)."""
+    try:
+        with open("/proc/self/clear_refs", "w") as clear_refs:
+            clear_refs.write("5")
+    except OSError:
+        return False
+    return True
+
+
+def peak_rss_mb():
+    """The process's peak resident memory since ``reset_peak_rss``, in MB."""
+    with open("/proc/self/status") as status:
+        return next(int(line.split()[1]) for line in status if line.startswith("VmHWM:")) / 1024
+
+
 def clock():
     """Seconds of a clock that freezegun does not stop (it stops perf_counter)."""
     return time.clock_gettime(time.CLOCK_MONOTONIC)
@@ -423,6 +623,236 @@ def orm_baseline(env, partner_ids):
     return elapsed
 
 
+def time_floor(env):
+    """The physical floor (``floor_s``): one GROUP BY of every sale of the
+    company (``customer.sale``, the add-on's one definition of a sale:
+    posted customer invoices and credit notes, and the point of sale orders
+    when customer_tiering_pos is installed) into its customer, its count,
+    sum, first and last date, every row read to the client; median of
+    FLOOR_REPEATS runs, on the database and in the run the nights are timed
+    on, so that they can be read as ratios to it."""
+    env["customer.sale"]._flush_sources()
+    query = SQL(
+        """
+        SELECT commercial_partner_id, count(*), sum(amount), min(date), max(date)
+          FROM %s
+         WHERE company_id = %s
+         GROUP BY commercial_partner_id
+        """,
+        SQL.identifier(env["customer.sale"]._table),
+        env.company.id,
+    )
+    runs = []
+    for _run in range(FLOOR_REPEATS):
+        start = clock()
+        env.cr.execute(query)
+        customers = len(env.cr.fetchall())
+        runs.append(clock() - start)
+    print(f"floor (one GROUP BY of every sale into {customers} customers), runs (s): " + fmt(runs))
+    return statistics.median(runs)
+
+
+def fmt(runs):
+    return ", ".join(f"{run:.2f}" for run in runs)
+
+
+def tiering_manager(env):
+    """The tiering manager who opens the screens: created, with
+    MANAGER_GROUPS (those installed), in the bench's company if none."""
+    Users = env["res.users"].with_context(no_reset_password=True)
+    manager = Users.search([("login", "=", MANAGER_LOGIN)])
+    if not manager:
+        groups = [env.ref(xmlid, raise_if_not_found=False) for xmlid in MANAGER_GROUPS]
+        manager = Users.create(
+            {
+                "name": "Bench Tiering Manager",
+                "login": MANAGER_LOGIN,
+                "company_id": env.company.id,
+                "company_ids": [Command.set(env.company.ids)],
+                "groups_id": [Command.set([group.id for group in groups if group])],
+            }
+        )
+    return manager
+
+
+class ScreenClient:
+    """screens.py's client, in process: each call dispatched as the web
+    client's RPC is (``/web/action/load`` and ``/web/dataset/call_kw``'s
+    ``odoo.api.call_kw``), on the user's environment with an empty cache, as
+    a new request has, its result serialized as the JSON-RPC response is;
+    the server time of each screen's calls summed in ``times``. What is not
+    timed: the network and the HTTP layer (routing, session, cursor)."""
+
+    def __init__(self, env):
+        self.env = env
+        self.times = defaultdict(float)
+
+    def _timed(self, screen, call):
+        self.env.invalidate_all()
+        start = clock()
+        result = call()
+        json.dumps(result, ensure_ascii=False, default=json_default)
+        self.times[screen] += clock() - start
+        return result
+
+    def action(self, screen, xmlid):
+        return self._timed(screen, lambda: load_action(self.env, xmlid))
+
+    def call(self, screen, model, method, args, kwargs):
+        return self._timed(screen, lambda: api.call_kw(self.env[model], method, args, kwargs))
+
+
+def load_action(env, xmlid):
+    """What ``/web/action/load`` returns for the action ``xmlid`` (web's
+    ``Action.load``, without its request)."""
+    from odoo.addons.web.controllers.utils import clean_action  # noqa: PLC0415
+
+    action_id = env.ref(xmlid).id
+    action_type = env["ir.actions.actions"].browse([action_id]).sudo().read(["type"])[0]["type"]
+    action = env[action_type].sudo().browse([action_id])
+    if action_type == "ir.actions.act_window":
+        return clean_action(action._get_action_dict(), env=env)
+    return clean_action(action.read()[0], env=env)
+
+
+def time_screens(env):
+    """The server time of the calls the web client makes to open each of
+    the add-on's screens (tests/screens.py), for a tiering manager in the
+    bench's company: after one run that warms Odoo's caches (views,
+    access rules), as a server that serves these screens all day has them,
+    each screen's median of REPEATS runs in ms; ``screens_ms`` is the
+    slowest of them."""
+    manager = tiering_manager(env)
+    env.flush_all()
+    user_env = api.Environment(
+        env.cr, manager.id, {**manager.with_user(manager).context_get(), "allowed_company_ids": env.company.ids}
+    )
+    runs = defaultdict(list)
+    for run in range(REPEATS + 1):
+        client = ScreenClient(user_env)
+        screens.open_screens(client)
+        if run:
+            for screen, elapsed in client.times.items():
+                runs[screen].append(elapsed * 1000)
+    env.invalidate_all()
+    opened = {*screens.ACTIONS, screens.PARTNER_FORM}
+    assert set(runs) == opened, f"screens not opened: {opened - set(runs)}"
+    medians = {screen: statistics.median(times) for screen, times in runs.items()}
+    for screen, median in medians.items():
+        print(f"screen {screen}: {median:.0f} ms (runs, ms: {', '.join(f'{t:.0f}' for t in runs[screen])})")
+    return max(medians.values()), medians
+
+
+def time_post(env, partner_ids):
+    """What the add-on adds to posting an invoice (``post_ms``): POSTED
+    draft invoices of as many customers (one line each, created once),
+    posted as the accountant's *Confirm* does (``action_post``) with the
+    add-on's hooks and without them, each post rolled back. A run posts
+    every invoice both ways, POST_CHUNK invoices at a time, the two ways
+    one after the other on the same chunk, in turn first: the machine's
+    drift and the load of other processes fall on both alike. ``post_ms``
+    is the median over POST_REPEATS runs of (with - without) / POSTED, in
+    ms. The run checks that the posts with the hooks wrote points ledger
+    entries and those without wrote none.
+
+    Each timed post is what its transaction costs: the ORM's writes flushed
+    and the callbacks run before a commit (``precommit``: Odoo's tracking,
+    the add-on's payment check). *Without* is the same Odoo minus every
+    cost the add-on puts on posting: its two overrides (``_post``, which
+    awards points, and ``_compute_payment_state``, which queues the payment
+    check) replaced by their parent's method for the post, and its two
+    partial indexes on account_move dropped for the post (rolled back with
+    it), since every posting writes their entries. A context key that the
+    hooks would check would leave the indexes' cost, and the checks, in
+    both; posting through Odoo's own ``_post`` would leave the
+    payment-state hook."""
+    from odoo.addons.customer_tiering.models.account_move import AccountMove  # noqa: PLC0415
+
+    def without_hooks(stack):
+        def post(self, soft=True):
+            return super(AccountMove, self)._post(soft=soft)
+
+        def compute_payment_state(self):
+            return super(AccountMove, self)._compute_payment_state()
+
+        stack.enter_context(patch.object(AccountMove, "_post", post))
+        stack.enter_context(patch.object(AccountMove, "_compute_payment_state", compute_payment_state))
+        env.cr.execute(SQL("DROP INDEX account_move_customer_write_date_idx, account_move_customer_sales_idx"))
+
+    def post_once(move_ids, hooks):
+        """Seconds to post the drafts ``move_ids``, and the ledger entries it wrote; rolled back."""
+        with env.cr.savepoint(flush=False) as savepoint, ExitStack() as stack:
+            if not hooks:
+                without_hooks(stack)
+            env.invalidate_all()
+            start = clock()
+            env["account.move"].browse(move_ids).action_post()
+            env.flush_all()
+            env.cr.precommit.run()
+            env.flush_all()
+            elapsed = clock() - start
+            posted, entries = env.execute_query(
+                SQL(
+                    """
+                    SELECT (SELECT count(*) FROM account_move WHERE id = ANY(%(moves)s) AND state = 'posted'),
+                           (SELECT count(*) FROM loyalty_history
+                             WHERE order_model = 'account.move' AND order_id = ANY(%(moves)s))
+                    """,
+                    moves=move_ids,
+                )
+            )[0]
+            assert posted == len(move_ids), f"{posted} of {len(move_ids)} invoices posted"
+            savepoint.rollback()
+        env.invalidate_all()
+        return elapsed, entries
+
+    journal = env["account.journal"].search([("type", "=", "sale"), ("company_id", "=", env.company.id)], limit=1)
+    today = fields.Date.context_today(journal)
+    customers = partner_ids[:: max(1, len(partner_ids) // POSTED)][:POSTED]
+    runs = {True: [], False: []}
+    entries = {True: 0, False: 0}
+    with env.cr.savepoint(flush=False) as drafts:
+        moves = env["account.move"].create(
+            [
+                {
+                    "move_type": "out_invoice",
+                    "partner_id": partner_id,
+                    "journal_id": journal.id,
+                    "invoice_date": today,
+                    "invoice_line_ids": [Command.create({"name": "Bench", "quantity": 1, "price_unit": 100 + n % 50})],
+                }
+                for n, partner_id in enumerate(customers)
+            ]
+        )
+        env.flush_all()
+        env.cr.precommit.run()
+        chunks = [moves.ids[at : at + POST_CHUNK] for at in range(0, len(moves), POST_CHUNK)]
+        for _run in range(POST_REPEATS):
+            total = {True: 0.0, False: 0.0}
+            for number, chunk in enumerate(chunks):
+                for hooks in (True, False) if number % 2 else (False, True):
+                    elapsed, written = post_once(chunk, hooks)
+                    total[hooks] += elapsed
+                    entries[hooks] += written
+            for hooks, elapsed in total.items():
+                runs[hooks].append(elapsed)
+        drafts.rollback()
+    env.invalidate_all()
+    # What the rolled-back posts left for a commit that is not theirs.
+    env.cr.precommit.clear()
+    env.cr.postcommit.clear()
+    assert entries[True] and not entries[False], f"ledger entries written with, without the hooks: {entries}"
+    post_ms = statistics.median(
+        (with_s - without_s) * 1000 / len(moves) for with_s, without_s in zip(runs[True], runs[False], strict=True)
+    )
+    print(
+        f"posting {len(moves)} invoices, {POST_CHUNK} at a time: with the add-on {fmt(runs[True])} s, without "
+        f"{fmt(runs[False])} s ({entries[True] // POST_REPEATS} ledger entries with); "
+        f"{post_ms:.2f} ms added per invoice"
+    )
+    return post_ms
+
+
 def main(config_path, database, customers, invoices):
     odoo.tools.config.parse_config(["-c", config_path, "-d", database, "--log-level=warn"])
     # No commit between chunks: every timed run is rolled back to the same state.
@@ -432,10 +862,16 @@ def main(config_path, database, customers, invoices):
         env = api.Environment(cr, SUPERUSER_ID, {})
         start = time.perf_counter()
         partner_ids = generate(env, customers, invoices)
-        print(f"generated {customers} customers and {invoices} invoices in {time.perf_counter() - start:.1f} s")
+        print(
+            f"generated {customers} customers and {invoices} sales ({POS_SHARE:.0%} at the till) "
+            f"in {time.perf_counter() - start:.1f} s"
+        )
         first_s, points_s, followup_s = time_first_night(env, partner_ids)
         fit_s = statistics.median(time_fit(env) for _ in range(REPEATS))
         full_s, incremental_s = time_next_nights(env, partner_ids)
+        floor_s = time_floor(env)
+        screens_ms, _screen_medians = time_screens(env)
+        post_ms = time_post(env, partner_ids)
         notify_s = time_notifications(env, partner_ids)
         mail_queue_s = time_tier_mails(env, partner_ids)
         pool_s = time_pool(env, partner_ids)
@@ -447,13 +883,19 @@ def main(config_path, database, customers, invoices):
             f"ORM baseline: {baseline_s:.2f} s for {len(sample)} customers "
             f"({per_partner * 1000:.2f} ms each, {estimate:.0f} s extrapolated to {customers})"
         )
+        # last: they commit what they do (mails, activities) as the crons do
+        seller_customers(env, partner_ids)
+        care_holiday_s, care_holiday_rss_mb = time_care_holiday(env)
+        digest_s = time_digest(env)
         cr.rollback()
     peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(
         f"BENCH customers={customers} invoices={invoices} full_s={full_s:.2f} "
         f"peak_rss_mb={peak_rss_mb:.0f} speedup_vs_orm={estimate / first_s:.1f} fit_s={fit_s:.2f} "
         f"incremental_s={incremental_s:.2f} first_s={first_s:.2f} points_s={points_s:.2f} followup_s={followup_s:.2f} "
-        f"notify_s={notify_s:.2f} mail_queue_s={mail_queue_s:.2f} pool_s={pool_s:.2f}"
+        f"notify_s={notify_s:.2f} mail_queue_s={mail_queue_s:.2f} pool_s={pool_s:.2f} "
+        f"care_holiday_s={care_holiday_s:.2f} care_holiday_rss_mb={care_holiday_rss_mb:.0f} digest_s={digest_s:.2f} "
+        f"floor_s={floor_s:.2f} screens_ms={screens_ms:.0f} post_ms={post_ms:.2f} pos_share={POS_SHARE:g}"
     )
 
 

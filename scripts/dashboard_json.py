@@ -71,7 +71,7 @@ PIVOTS = {
         "1",
         "Tier mix",
         ANALYSIS,
-        ["customer_count", "revenue_window", "value_at_risk"],
+        ["customer_count", "revenue_window", "value_at_risk", "respondent_count", "nps", "csat_score"],
         rows=["tier_id"],
         domain=[["tier_id", "!=", False]],
     ),
@@ -121,8 +121,11 @@ LISTS = {
 }
 
 # ---------------------------------------------------------------- layout
-# Left block A-F (600 px), gap G, right block H-L (540 px).
-COL_SIZES = {0: 150, 1: 90, 2: 90, 3: 90, 4: 90, 5: 90, 6: 30, 7: 170, 8: 80, 9: 60, 10: 100, 11: 130}
+# Left block A-G (640 px), right block H-L (540 px). The tier mix's satisfaction
+# takes F and G; the other left tables end at F, and the right block's charts
+# start CHART_GAP px in, so that G is the gap where it is empty.
+COL_SIZES = {0: 150, 1: 85, 2: 90, 3: 85, 4: 90, 5: 70, 6: 70, 7: 170, 8: 80, 9: 60, 10: 100, 11: 130}
+CHART_GAP = 20
 ROW_DEFAULT = 23
 TITLE_ROW = 40
 TABLE_ROW = 25
@@ -153,8 +156,8 @@ STYLES = {
     "6": {"textColor": "#6b6b6b", "fontSize": 9, "italic": True, "verticalAlign": "middle"},
     "7": {"bold": True, "textColor": "#434343", "verticalAlign": "middle", "align": "right"},
 }
-FORMAT = {"int": 1, "pct": 2, "money": 3}
-FORMATS = {"1": "#,##0", "2": "0.0%", "3": "#,##0"}
+FORMAT = {"int": 1, "pct": 2, "money": 3, "score": 4}
+FORMATS = {"1": "#,##0", "2": "0.0%", "3": "#,##0", "4": "0.0"}
 BORDERS = {"1": {"bottom": {"style": "thin", "color": "#CCCCCC"}}, "2": {"top": {"style": "thin", "color": "#CCCCCC"}}}
 
 COLS = "ABCDEFGHIJKL"
@@ -191,17 +194,27 @@ for row in range(10):
 row_sizes[10] = ROW_DEFAULT
 row_sizes[11] = TITLE_ROW
 put("A12", t("Tier mix"), "title")
-merges.append("A12:F12")
+merges.append("A12:G12")
 headers = [
     ("A13", "Tier"),
     ("B13", "Customers"),
     ("C13", "Recent revenue"),
     ("D13", "Revenue share"),
     ("E13", "Revenue at risk"),
+    ("F13", "NPS"),
+    ("G13", "CSAT"),
 ]
 for ref, label in headers:
     put(ref, t(label), "header" if ref.startswith("A") else "header_num", border=1)
-put("F13", "", border=1)
+
+
+def satisfaction(measure, *group):
+    """A satisfaction average of pivot 1 (NPS, CSAT): blank where nobody
+    answered, as 0 is a score of its own."""
+    args = "".join(f",{arg}" for arg in group)
+    return f'=IF(PIVOT.VALUE(1,"respondent_count"{args})>0,PIVOT.VALUE(1,"{measure}"{args}),"")'
+
+
 for i in range(7):
     r = 14 + i
     put(f"A{r}", f'=PIVOT.HEADER(1,"#tier_id",{i + 1})', "body")
@@ -209,12 +222,15 @@ for i in range(7):
     put(f"C{r}", f'=PIVOT.VALUE(1,"revenue_window","#tier_id",{i + 1})', "body", "money")
     put(f"D{r}", f'=IF(A{r}="","",IFERROR(C{r}/C$21,""))', "body", "pct")
     put(f"E{r}", f'=PIVOT.VALUE(1,"value_at_risk","#tier_id",{i + 1})', "body", "money")
+    put(f"F{r}", satisfaction("nps", '"#tier_id"', i + 1), "body", "int")
+    put(f"G{r}", satisfaction("csat_score", '"#tier_id"', i + 1), "body", "score")
 put("A21", t("Total"), "total", border=2)
 put("B21", '=PIVOT.VALUE(1,"customer_count")', "total_num", "int", 2)
 put("C21", '=PIVOT.VALUE(1,"revenue_window")', "total_num", "money", 2)
 put("D21", '=IFERROR(C21/C21,"")', "total_num", "pct", 2)
 put("E21", '=PIVOT.VALUE(1,"value_at_risk")', "total_num", "money", 2)
-put("F21", "", border=2)
+put("F21", satisfaction("nps"), "total_num", "int", 2)
+put("G21", satisfaction("csat_score"), "total_num", "score", 2)
 for r in range(12, 21):
     row_sizes[r] = TABLE_ROW
 row_sizes[12] = TITLE_ROW  # headers wrap on two lines
@@ -311,6 +327,8 @@ NOTES = [
     "in the last 12 months; churn is the rest.",
     "Revenue at risk: predicted revenue (CLV) times churn risk. Points expiring: what expires within 30 days "
     "unless it is spent first.",
+    "NPS: of the customers who answered the satisfaction survey, the share of promoters less the share of "
+    "detractors, from -100 to 100. CSAT: their average satisfaction, from 1 to 5.",
     "The period applies to the moves (tier moves, stages entered); the other figures are as of today.",
 ]
 row_sizes[46] = ROW_DEFAULT
@@ -319,7 +337,7 @@ for i, note in enumerate(NOTES):
     put(f"A{r}", t(note), "note")
     merges.append(f"A{r}:L{r}")
     row_sizes[r - 1] = 20
-ROW_COUNT = 52
+ROW_COUNT = 48 + len(NOTES)
 
 
 def row_top(row_index):
@@ -331,8 +349,8 @@ def col_left(col_index):
     return sum(COL_SIZES[c] for c in range(col_index))
 
 
-RIGHT_X = col_left(7)
-RIGHT_WIDTH = sum(COL_SIZES[c] for c in range(7, 12))
+RIGHT_X = col_left(7) + CHART_GAP
+RIGHT_WIDTH = sum(COL_SIZES[c] for c in range(7, 12)) - CHART_GAP
 TOTAL_WIDTH = col_left(12)
 
 # -- Data sheet: the cards' values -----------------------------------------------------------

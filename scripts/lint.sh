@@ -3,9 +3,11 @@
 source "$(dirname "$0")/common.sh"
 setup_all
 cd "$REPO"
-"$VENV/bin/ruff" check customer_tiering scripts conftest.py
-"$VENV/bin/ruff" format --check customer_tiering scripts conftest.py
+shopt -s nullglob
+ADDONS=(customer_tiering customer_tiering_*/)
+"$VENV/bin/ruff" check "${ADDONS[@]}" scripts conftest.py
+"$VENV/bin/ruff" format --check "${ADDONS[@]}" scripts conftest.py
 "$VENV/bin/pylint" --load-plugins=pylint_odoo --disable=all \
   --enable=odoolint,pointless-statement,unused-import,unused-variable \
   --disable=manifest-maintainers-list,missing-readme,website-manifest-key-not-valid-uri,manifest-required-author \
-  --valid-odoo-versions=18.0 customer_tiering
+  --valid-odoo-versions=18.0 "${ADDONS[@]}"

@@ -6,7 +6,10 @@ Prints the tests run, failures, errors and skips (with the end of each
 failure's report) and exits 1 when any test failed, erred or was skipped,
 when no test ran, when Odoo exited with an error, or, given the output of
 ``pytest --collect-only -q`` on the same suite, when the tests Odoo ran are not
-exactly the tests pytest-odoo collects (compared as ``module.Class.test``).
+exactly the tests pytest-odoo collects (compared as ``addon.module.Class.test``).
+
+The log may hold several runs of Odoo's runner (the add-on, then its glue
+add-ons installed on the same database): each run's failures count.
 """
 
 import argparse
@@ -14,18 +17,19 @@ import re
 import sys
 from pathlib import Path
 
-ADDON = "customer_tiering"
+# The add-on and its glue add-ons (customer_tiering_pos, customer_tiering_mass_mailing...).
+ADDON = r"customer_tiering(?:_\w+)?"
 # "2024-01-20 00:00:00,000 1234 INFO db odoo.addons.x.tests.test_y: message": frozen
 # clocks put any date in front, so only the shape of the line is read.
 LOG_LINE = re.compile(
     r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} \d+ (?P<level>[A-Z]+) \S+ (?P<logger>[\w.]+): (?P<msg>.*)$"
 )
-TEST_LOGGER = re.compile(rf"^odoo\.addons\.{ADDON}\.tests\.(?P<module>\w+)$")
+TEST_LOGGER = re.compile(rf"^odoo\.addons\.(?P<addon>{ADDON})\.tests\.(?P<module>\w+)$")
 STARTED = re.compile(r"^Starting (?P<test>\w+\.\w+) \.\.\.")
 PROBLEM = re.compile(r"^(?P<kind>FAIL|ERROR): (?P<test>.*)$")
 SKIPPED = re.compile(r"^skipped (?P<test>\S+) : (?P<reason>.*)$")
 TOTALS = re.compile(r"^(?P<failed>\d+) failed, (?P<errors>\d+) error\(s\) of (?P<run>\d+) tests when loading database")
-COLLECTED = re.compile(rf"^{ADDON}/tests/(?P<module>\w+)\.py::(?P<cls>\w+)::(?P<test>\w+)$")
+COLLECTED = re.compile(rf"^(?P<addon>{ADDON})/tests/(?P<module>\w+)\.py::(?P<cls>\w+)::(?P<test>\w+)$")
 TAIL_LINES = 15
 SHOWN_IDS = 30
 
@@ -37,7 +41,7 @@ class OdooLog:
         self.started = []  # module.Class.test, in order
         self.problems = []  # (FAIL or ERROR, test, report lines)
         self.skipped = []  # (test, reason)
-        self.totals = None  # (failed, errors, run) of Odoo's last line
+        self.totals = None  # (failed, errors, run) summed over the runs' last lines
         self.other_errors = 0  # ERROR lines that are not a test's failure (e.g. expected bad queries)
         current = None
         for line in Path(path).read_text(errors="replace").splitlines():
@@ -51,29 +55,30 @@ class OdooLog:
     def _read(self, level, logger, msg):
         """Record one log line; return the list its continuation lines go to, if any."""
         test_module = TEST_LOGGER.match(logger)
+        module = f"{test_module['addon']}.{test_module['module']}" if test_module else logger
         if logger == "odoo.tests.result" and (totals := TOTALS.match(msg)):
-            self.totals = tuple(int(totals[name]) for name in ("failed", "errors", "run"))
+            run = tuple(int(totals[name]) for name in ("failed", "errors", "run"))
+            self.totals = tuple(map(sum, zip(self.totals or (0, 0, 0), run, strict=True)))
         elif test_module and (started := STARTED.match(msg)):
-            self.started.append(f"{test_module['module']}.{started['test']}")
+            self.started.append(f"{module}.{started['test']}")
         elif level == "ERROR" and (problem := PROBLEM.match(msg)):
             # A class's set-up error is logged from Odoo's own modules, not the test's.
-            where = test_module["module"] if test_module else logger
-            self.problems.append((problem["kind"], f"{where}: {problem['test']}", []))
+            self.problems.append((problem["kind"], f"{module}: {problem['test']}", []))
             return self.problems[-1][2]
         elif test_module and (skipped := SKIPPED.match(msg)):
-            self.skipped.append((f"{test_module['module']}.{skipped['test']}", skipped["reason"]))
+            self.skipped.append((f"{module}.{skipped['test']}", skipped["reason"]))
         elif level in ("ERROR", "CRITICAL"):
             self.other_errors += 1
         return None
 
 
 def collected_ids(path):
-    """module.Class.test of every test in ``pytest --collect-only -q`` output."""
+    """addon.module.Class.test of every test in ``pytest --collect-only -q`` output."""
     ids = set()
     for line in Path(path).read_text(errors="replace").splitlines():
         match = COLLECTED.match(line.strip())
         if match:
-            ids.add(f"{match['module']}.{match['cls']}.{match['test']}")
+            ids.add(f"{match['addon']}.{match['module']}.{match['cls']}.{match['test']}")
     return ids
 
 

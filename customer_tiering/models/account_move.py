@@ -34,6 +34,14 @@ class AccountMove(models.Model):
         self.env["customer.loyalty.ledger"].sudo()._award_documents(posted)
         return posted
 
+    def _compute_payment_state(self):  # pylint: disable=missing-return  # a compute returns nothing
+        # Invoice paid: whatever moved the payment state, the ledger checks
+        # the customer invoices once before the commit (``_check_payments``).
+        super()._compute_payment_state()
+        invoices = [move.id for move in self if move.move_type == "out_invoice" and isinstance(move.id, int)]
+        if invoices:
+            self.env["customer.loyalty.ledger"]._queue_payment_check(invoices)
+
     def button_draft(self):
         # button_cancel resets posted documents to draft first, so this covers both.
         was_posted = self.filtered(lambda move: move.state == "posted")

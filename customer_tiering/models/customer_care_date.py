@@ -5,6 +5,7 @@ from dateutil.relativedelta import relativedelta
 
 from odoo import api, fields, models
 from odoo.exceptions import UserError
+from odoo.tools import SQL
 
 from ..translations import installed_langs
 
@@ -32,6 +33,15 @@ class CustomerCareDate(models.Model):
         help="Next year's date comes from this festival's dates; without one, the occasion keeps its month and day.",
     )
     active = fields.Boolean(default=True)
+
+    @api.model
+    def _release_festivals(self):
+        """Unlink every care date from its festival, before an uninstall:
+        Odoo deletes the festivals it loaded before the care dates, which
+        ``ondelete="restrict"`` would refuse."""
+        self.flush_model()
+        self.env.cr.execute(SQL("UPDATE %s SET festival_id = NULL", SQL.identifier(self._table)))
+        self.invalidate_model(["festival_id"])
 
     @api.model
     def _create_defaults(self, companies):

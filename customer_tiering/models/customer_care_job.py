@@ -1,14 +1,20 @@
 from datetime import timedelta
 
+import numpy as np
 from markupsafe import Markup, escape
 
 from odoo import api, models
 from odoo.tools import SQL
 
-from ..sql import company_partner, company_partner_domain, company_value
+from ..sql import company_partner, company_value
+from .customer_notification import NOTICE_BATCH
 
 ACTIVE_STAGES = ("new", "active", "loyal", "reactivated")
 DEFAULT_WARNING_DAYS = 14
+#: Customers touched per committed transaction: the customer notifications'
+#: batch, each email rendered. A care date such as Spring Festival applies to
+#: every customer: the run's memory is that of one batch.
+CARE_BATCH = NOTICE_BATCH
 
 
 class CustomerCareJob(models.AbstractModel):
@@ -34,30 +40,18 @@ class CustomerCareJob(models.AbstractModel):
             return self.with_context(lang=lang).env._("Birthday")
 
         for channel, day in (("activity", today + timedelta(days=config.care_lead_days)), ("email", today)):
-            partners = self._channel_partners(config, self._birthday_partners(config, day), channel)
-            self._touch(config, partners, "birthday", day, channel, label)
+            self._touch_all(config, "birthday", day, channel, label, self._born_on(day))
 
     def _care_dates(self, config, today):
         lead_day = today + timedelta(days=config.care_lead_days)
         care_dates = self.env["customer.care.date"].search(
             [("company_id", "=", config.company_id.id), ("date", "in", [today, lead_day])]
         )
-        if not care_dates:
-            return  # most nights: no need to read every tiered customer
-        entities = self.env["res.partner"].search(
-            [
-                ("is_tiering_entity", "=", True),
-                *company_partner_domain(config.company_id),
-                ("tier_id", "!=", False),
-            ]
-        )
         for care_date in care_dates:
             for channel, day in (("activity", lead_day), ("email", today)):
                 if care_date.date == day:
-                    partners = self._channel_partners(config, entities, channel)
-                    self._touch(
+                    self._touch_all(
                         config,
-                        partners,
                         f"care:{care_date.id}",
                         day,
                         channel,
@@ -66,56 +60,129 @@ class CustomerCareJob(models.AbstractModel):
 
     def _birthday_partners(self, config, day):
         """Commercial entities the company may see (its own and the shared
-        ones) born on ``day``'s month and day (29 February is celebrated on
-        the 28th in common years)."""
-        days = [day.day]
-        if (day.month, day.day) == (2, 28) and not _is_leap(day.year):
-            days.append(29)
+        ones) born on ``day``'s month and day (``_born_on``): the points
+        ledger's birthday points."""
         self.env["res.partner"].flush_model(["birthday", "active", "commercial_partner_id", "company_id"])
         rows = self.env.execute_query(
-            SQL(
-                """
-                SELECT id FROM res_partner
-                 WHERE active AND id = commercial_partner_id AND birthday IS NOT NULL
-                   AND %s
-                   AND extract(month FROM birthday) = %s AND extract(day FROM birthday) = ANY(%s)
-                """,
-                company_partner("res_partner", config.company_id),
-                day.month,
-                days,
-            )
+            SQL("SELECT p.id FROM res_partner p WHERE %s AND %s", self._entities(config), self._born_on(day))
         )
         return self.env["res.partner"].browse([partner_id for (partner_id,) in rows])
 
-    def _channel_partners(self, config, partners, channel):
-        """The partners whose tier cares through ``channel``, and who can be
-        reached that way: an email address and no opt-out for emails."""
-        partners = partners.with_company(config.company_id).filtered(lambda p: p.tier_id.care_channel == channel)
-        if channel == "email":
-            partners = self._emailable(partners)
-        return partners
+    def _entities(self, config):
+        """The condition on ``res_partner`` row ``p`` of the active commercial
+        entities the company may see: its own and the shared ones."""
+        return SQL("p.active AND p.id = p.commercial_partner_id AND %s", company_partner("p", config.company_id))
+
+    def _born_on(self, day):
+        """The condition on ``res_partner`` row ``p`` of a birthday on
+        ``day``'s month and day (29 February is celebrated on the 28th in
+        common years)."""
+        days = [day.day]
+        if (day.month, day.day) == (2, 28) and not _is_leap(day.year):
+            days.append(29)
+        return SQL(
+            "p.birthday IS NOT NULL AND extract(month FROM p.birthday) = %s AND extract(day FROM p.birthday) = ANY(%s)",
+            day.month,
+            days,
+        )
+
+    def _touch_all(self, config, occasion, day, channel, label, condition=None):
+        """Touch, through ``channel``, the customers whose tier cares that
+        way (and ``condition``, on ``res_partner`` row ``p``), who were not
+        touched for ``occasion`` this year yet, CARE_BATCH at a time, each
+        batch committed with its touches' log (``_touch``): a run killed
+        between two batches leaves the rest to the next run, which touches
+        nobody twice. Returns how many were looked at."""
+        partner_ids = self._candidates(config, occasion, day, channel, condition)
+        Partner = self.env["res.partner"].with_company(config.company_id)
+        cron = self.env["ir.cron"]
+        for start in range(0, len(partner_ids), CARE_BATCH):
+            batch = Partner.browse(partner_ids[start : start + CARE_BATCH].tolist())
+            self._touch(config, batch, occasion, day, channel, label)
+            done = min(start + CARE_BATCH, len(partner_ids))
+            # Committed progress: a cron killed at its time limit with some
+            # work done is run again, and goes on where it stopped.
+            cron._notify_progress(done=done, remaining=len(partner_ids) - done)
+            # what the batch logged without a touch (nobody to assign it to) commits too
+            self.env["customer.tiering.lock"]._commit()
+            # the batch's partners, mails and activities leave the cache: memory stays one batch's
+            self.env.invalidate_all()
+        return len(partner_ids)
+
+    def _candidates(self, config, occasion, day, channel, condition=None):
+        """The ids, ascending, of the commercial entities (``_entities``)
+        with a tier that cares through ``channel``, reachable that way
+        (``_emailable_sql`` for emails), matching ``condition`` and not
+        logged for ``occasion`` in ``day``'s year: one query, whose result
+        comes back as packed 32-bit integers (``int4send``), 4 bytes a
+        customer, not a Python tuple each."""
+        for model in ("res.partner", "customer.care.log", "customer.tier", "mail.blacklist"):
+            self.env[model].flush_model()
+        company = config.company_id
+        rows = self.env.execute_query(
+            SQL(
+                """
+                SELECT string_agg(int4send(p.id), ''::bytea)
+                  FROM res_partner p
+                  JOIN customer_tier tier ON tier.id = %(tier)s
+                 WHERE %(entities)s AND tier.care_channel = %(channel)s AND %(reachable)s AND %(condition)s
+                   AND NOT EXISTS (SELECT 1 FROM customer_care_log log
+                                    WHERE log.partner_id = p.id AND log.company_id = %(company)s
+                                      AND log.occasion = %(occasion)s AND log.year = %(year)s)
+                """,
+                tier=company_value("p", "tier_id", company, "int4"),
+                entities=self._entities(config),
+                channel=channel,
+                reachable=self._emailable_sql("p") if channel == "email" else SQL("TRUE"),
+                condition=condition or SQL("TRUE"),
+                company=company.id,
+                occasion=occasion,
+                year=day.year,
+            )
+        )
+        packed = rows[0][0]
+        return np.sort(np.frombuffer(packed, dtype=">i4")) if packed else np.array([], dtype=">i4")
 
     @api.model
     def _emailable(self, partners):
         """The ``partners`` an email may go to: with an address, and not on
-        the blacklist (those who opted out of emails)."""
+        the blacklist (those who opted out of emails). ``_emailable_sql``
+        is the same condition in SQL."""
         return partners.filtered(lambda p: p.email and not p.is_blacklisted)
+
+    @api.model
+    def _emailable_sql(self, partner):
+        """``_emailable`` as a condition on the ``res_partner`` row
+        ``partner`` (an alias): ``is_blacklisted`` is the normalised email
+        on the active blacklist."""
+        return SQL(
+            """(COALESCE(%(p)s.email, '') != ''
+                AND NOT EXISTS (SELECT 1 FROM mail_blacklist bl
+                                 WHERE bl.email = %(p)s.email_normalized AND bl.active))""",
+            p=SQL.identifier(partner),
+        )
 
     def _touch(self, config, partners, occasion, day, channel, label):
         """``label(lang)`` names the occasion in a language: emails go out in
-        the customer's, activities in the cron user's."""
+        the customer's, activities in the cron user's. The emails are queued
+        with their log in one committed transaction; the activities are
+        committed with theirs (``_create_logged_activities``)."""
         if channel == "email":
             template = self.env.ref(
                 "customer_tiering.mail_template_care_birthday"
                 if occasion == "birthday"
                 else "customer_tiering.mail_template_care_occasion"
             )
-            self._send_logged(config, partners, occasion, day, template, lambda lang: {"care_occasion": label(lang)})
+            self.env["customer.tiering.lock"]._run_batch(
+                lambda: self._send_logged(
+                    config, partners, occasion, day, template, lambda lang: {"care_occasion": label(lang)}
+                )
+            )
         else:
             occasion_name = label(self.env.lang)
             self._create_care_activities(
                 config,
-                partners,
+                self.env["customer.followup.job"]._fetch_partners(partners),
                 occasion,
                 self.env._("%(occasion)s: greet the customer", occasion=occasion_name),
                 day,
@@ -179,10 +246,12 @@ class CustomerCareJob(models.AbstractModel):
     def _create_care_activities(self, config, partners, occasion, summary, deadline, note):
         followup = self.env["customer.followup.job"]
         note = Markup("<p>%s</p>") % escape(note)
+        # looked up once: each lookup checks the record exists, a query per activity
+        todo = self.env.ref("mail.mail_activity_data_todo")
         self._create_logged_activities(
             config,
             [
-                followup._partner_activity(partner, user, summary, note, deadline)
+                followup._partner_activity(partner, user, summary, note, deadline, activity_type=todo)
                 for partner in partners
                 if (user := followup._responsible(partner))
             ],
@@ -221,6 +290,7 @@ class CustomerCareJob(models.AbstractModel):
             self.env["res.partner"].with_company(config.company_id).browse([row[0] for row in rows])
         )
         values = []
+        todo = self.env.ref("mail.mail_activity_data_todo")  # once, see _create_care_activities
         for partner, (_id, last_purchase, asleep_on) in zip(partners, rows, strict=True):
             if user := followup._responsible(partner):
                 summary = self.env._("About to fall asleep: no purchase since %(date)s", date=last_purchase)
@@ -230,7 +300,9 @@ class CustomerCareJob(models.AbstractModel):
                     date=asleep_on,
                 )
                 values.append(
-                    followup._partner_activity(partner, user, summary, Markup("<p>%s</p>") % escape(note), asleep_on)
+                    followup._partner_activity(
+                        partner, user, summary, Markup("<p>%s</p>") % escape(note), asleep_on, activity_type=todo
+                    )
                 )
         self._create_logged_activities(
             config, values, {partner_id: (f"dormancy:{last}", last) for partner_id, last, _day in rows}

@@ -9,7 +9,7 @@ from markupsafe import Markup, escape
 from odoo import api, fields, models
 from odoo.tools import SQL, split_every
 
-from ..sql import company_value, customer_sales, purchase
+from ..sql import company_value
 
 _logger = logging.getLogger(__name__)
 
@@ -209,15 +209,13 @@ class CustomerFollowupJob(models.AbstractModel):
         """{entity id: date of its last touch} in ``company``: a done activity
         of ``activity_types`` or a call or meeting, a message or email sent
         to the customer or one of its contacts, an email of a policy whose
-        care log occasion is LIKE ``emails``, or a posted invoice, from one
-        grouped query. The public pool (``customer.pool.job``) recalls by
-        the same definition.
-        The invoices are the last purchase the tiering run stored, and those
-        written since that run looked: not every invoice of every customer."""
+        care log occasion is LIKE ``emails``, or a purchase (``customer.sale``),
+        from one grouped query. The public pool (``customer.pool.job``)
+        recalls by the same definition.
+        The purchases are the last purchase the tiering run stored, and those
+        written since that run looked: not every sale of every customer."""
         self.env["mail.message"].flush_model()
-        self.env["account.move"].flush_model(
-            ["commercial_partner_id", "invoice_date", "state", "move_type", "write_date"]
-        )
+        self.env["customer.sale"]._flush_sources()
         self.env["res.partner"].flush_model(["last_purchase_date"])
         self.env["customer.care.log"].flush_model()
         config = self.env["customer.tiering.config"].sudo()._for_companies(company)
@@ -250,10 +248,10 @@ class CustomerFollowupJob(models.AbstractModel):
                     UNION ALL
                     SELECT id, (%(last_purchase)s)::date FROM res_partner WHERE id = ANY(%(entities)s)
                     UNION ALL
-                    SELECT m.commercial_partner_id, m.invoice_date
-                      FROM account_move m
-                     WHERE m.commercial_partner_id = ANY(%(entities)s) AND m.company_id = %(company)s
-                       AND %(sales)s AND %(purchase)s AND m.write_date >= %(since)s
+                    SELECT s.commercial_partner_id, s.date
+                      FROM customer_sale s
+                     WHERE s.commercial_partner_id = ANY(%(entities)s) AND s.company_id = %(company)s
+                       AND s.is_purchase AND s.write_date >= %(since)s
                 )
                 SELECT entity, max(day) FROM touches GROUP BY entity
                 """,
@@ -261,8 +259,6 @@ class CustomerFollowupJob(models.AbstractModel):
                 types=touch_types,
                 comment=self.env.ref("mail.mt_comment").id,
                 company=company.id,
-                sales=customer_sales("m"),
-                purchase=purchase("m"),
                 last_purchase=company_value(None, "last_purchase_date", company),
                 since=config.last_run_since or datetime.min,
                 emails=emails,

@@ -243,7 +243,7 @@ class CustomerPoolJob(models.AbstractModel):
             if user.lang not in texts:
                 texts[user.lang] = self._texts(rule, user.lang)
             summary, note = self._warning_text(texts[user.lang], partner, day)
-            values.append(followup._partner_activity(partner, user, summary, note, day))
+            values.append(followup._partner_activity(partner, user, summary, note, day, pool_rule_id=rule.id))
         followup._create_activities(values, keep=lambda batch: self._mark_warned(rule.company_id, batch))
         _logger.info("Pool rule %s: %d warnings", rule.name, len(values))
         return len(values)
@@ -378,4 +378,21 @@ class CustomerPoolJob(models.AbstractModel):
             for partner_id, user_id in released
         ]
         self.env["mail.message"]._bulk_log_notes("res.partner", notes)
+        self._remove_warnings([partner_id for partner_id, _user in released])
         return len(released)
+
+    def _remove_warnings(self, partner_ids):
+        """Remove the open pool warnings of the customers of ``partner_ids``,
+        just recalled: the recall they announced happened, nothing is left
+        to do. Removed as Odoo removes an obsolete activity
+        (``activity_unlink``), not marked done: the follow-up they asked for
+        was not done, and a done to-do on the customer would count as a
+        touch for a policy or rule that follows up by to-dos. One search and
+        one unlink for the batch, as superuser: the cron user may not
+        unlink the salespeople's activities."""
+        warnings = (
+            self.env["mail.activity"]
+            .sudo()
+            .search([("res_model", "=", "res.partner"), ("res_id", "in", partner_ids), ("pool_rule_id", "!=", False)])
+        )
+        warnings.unlink()

@@ -289,6 +289,7 @@ class CustomerRfmSegment(models.Model):
         """Odoo's coupon generation for the segment's customers."""
         return self._customers().action_generate_coupons()
 
+    @api.readonly  # only reads: may run on a read-only replica
     def action_view_partners(self):
         self.ensure_one()
         action = self.env["ir.actions.act_window"]._for_xml_id("customer_tiering.res_partner_action_tiering")

@@ -9,7 +9,7 @@ from odoo.tools import SQL, split_every
 from odoo.tools.translate import LazyTranslate
 
 from ..bounds import SATISFACTION_POLICY_BOUNDS, check_bounds
-from ..sql import company_partner_domain, customer_sales, purchase, tier_stage_domain
+from ..sql import company_partner_domain, tier_stage_domain
 from ..translations import installed_langs, translate_field, translate_untouched
 from .customer_followup_job import BATCH, BLOCKED
 
@@ -59,7 +59,6 @@ class CustomerSatisfactionPolicy(models.Model):
     company_id = fields.Many2one("res.company", required=True, index=True, default=lambda self: self.env.company)
     survey_id = fields.Many2one(
         "survey.survey",
-        string="Survey",
         required=True,
         ondelete="restrict",
         help="Its 0-10 scale question gives the NPS score, its 1-5 scale question (optional) the CSAT score.",
@@ -147,22 +146,20 @@ class CustomerSatisfactionPolicy(models.Model):
         self.ensure_one()
         company = self.company_id
         last_day = today - timedelta(days=self.days_after_invoice)
-        self.env["account.move"].flush_model(["commercial_partner_id", "invoice_date", "state", "move_type"])
+        self.env["customer.sale"]._flush_sources()
         self.env["customer.care.log"].flush_model()
         rows = self.env.execute_query(
             SQL(
                 """
-                SELECT m.commercial_partner_id, max(m.invoice_date) FROM account_move m
-                 WHERE m.company_id = %(company)s AND %(sales)s AND %(purchase)s
-                   AND m.invoice_date BETWEEN %(first)s AND %(last)s
+                SELECT s.commercial_partner_id, max(s.date) FROM customer_sale s
+                 WHERE s.company_id = %(company)s AND s.is_purchase
+                   AND s.date BETWEEN %(first)s AND %(last)s
                    AND NOT EXISTS (SELECT 1 FROM customer_care_log log
-                                    WHERE log.partner_id = m.commercial_partner_id AND log.company_id = %(company)s
+                                    WHERE log.partner_id = s.commercial_partner_id AND log.company_id = %(company)s
                                       AND log.occasion LIKE %(surveys)s AND log.date > %(since)s)
-                 GROUP BY m.commercial_partner_id
+                 GROUP BY s.commercial_partner_id
                 """,
                 company=company.id,
-                sales=customer_sales("m"),
-                purchase=purchase("m"),
                 first=last_day - timedelta(days=CATCH_UP_DAYS),
                 last=last_day,
                 since=today - timedelta(days=self.interval_days),
@@ -318,7 +315,7 @@ class CustomerSatisfactionPolicy(models.Model):
         """The default surveys, their policies and the detractor policies in
         ``langs``, where the user has not changed them (a language installed
         after them, see ``translations.translate_seeded``)."""
-        policies = self.with_context(active_test=False).search([])
+        policies = self.with_context(active_test=False).search([])  # pylint: disable=no-search-all  # a few per company
         translate_untouched(policies, "name", [DEFAULT_POLICY_NAME], langs, overwrite)
         surveys = policies.survey_id.sudo()
         translate_untouched(surveys, "title", [DEFAULT_SURVEY["title"]], langs, overwrite)

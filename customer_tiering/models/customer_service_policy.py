@@ -249,6 +249,7 @@ class CustomerServicePolicy(models.Model):
             return {"action": "email", "mail_template_id": record.id, "activity_type_id": False}
         return {"action": "activity", "activity_type_id": record.id}
 
+    @api.readonly  # only reads: may run on a read-only replica
     def action_view_activities(self):
         self.ensure_one()
         self.check_access("read")

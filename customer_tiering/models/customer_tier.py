@@ -210,6 +210,7 @@ class CustomerTier(models.Model):
         ]
         return ", ".join(f"{label}: {record.display_name}" for label, record in labels if record)
 
+    @api.readonly  # only reads: may run on a read-only replica
     def action_view_partners(self):
         self.ensure_one()
         action = self.env["ir.actions.act_window"]._for_xml_id("customer_tiering.res_partner_action_tiering")

@@ -34,7 +34,13 @@ JOBS = [
     ("digest", "Weekly Digest"),
 ]
 #: Settings that change which documents earn points: the next points run checks them all.
-POINTS_SCOPE_FIELDS = {"loyalty_program_id", "points_start_date"}
+POINTS_SCOPE_FIELDS = {"loyalty_program_id", "points_start_date", "points_earn_on"}
+#: When a sale earns its points (``customer.loyalty.ledger``: the documents that earn in each).
+EARN_MODES = [
+    ("posted", "Invoice posted"),
+    ("paid", "Invoice paid"),
+    ("confirmed", "Order confirmed"),
+]
 METHODS = [
     ("abc", "ABC revenue share"),
     ("rfm", "RFM score bands"),
@@ -185,6 +191,18 @@ class CustomerTieringConfig(models.Model):
         help="Invoices dated from this day earn points. Move it back to award invoices from before the "
         "installation: the next points run awards them.",
     )
+    # Per company: a B2B company waits for the money, a shop credits the order.
+    points_earn_on = fields.Selection(
+        EARN_MODES,
+        string="Earn Points When",
+        required=True,
+        default="posted",
+        help="Invoice posted: an invoice earns when it is posted. Invoice paid: when it is paid (in payment or "
+        "paid); a payment reversed later takes the points back, and a partly paid invoice earns nothing yet. "
+        "Order confirmed: a sale order earns when it is confirmed, on its date, and its invoices earn nothing "
+        "more; cancelling it takes the points back; invoices of no order earn when posted. Credit notes take "
+        "back in every case. Changing it never counts a sale twice: what was counted stays counted.",
+    )
     tier_resources_mode = fields.Selection(
         [("auto", "Apply automatically"), ("suggest", "Suggest only"), ("off", "Off")],
         string="Tier Resources",
@@ -233,6 +251,12 @@ class CustomerTieringConfig(models.Model):
         "0: no reminders.",
     )
     last_run = fields.Datetime(string="Last Reclassification", readonly=True)
+    cohort_months_built = fields.Boolean(
+        readonly=True,
+        copy=False,
+        help="A run built the company's Retention by Cohort table (customer.cohort.month), which the report "
+        "reads rather than every sale.",
+    )
     tier_emails_since = fields.Datetime(
         readonly=True,
         help="Set when the company's first reclassification completed: only the tier changes after it email "
@@ -544,6 +568,8 @@ class CustomerTieringConfig(models.Model):
             )
         return configs.sudo(False)
 
+    # Not @api.readonly: it creates the settings of a company that has none
+    # (one whose settings were deleted), a write a read-only replica refuses.
     @api.model
     def action_open_current(self):
         """Settings of the current company, from the Configuration menu."""

@@ -14,7 +14,7 @@ from odoo.tools import SQL, split_every
 from .. import automation
 from ..engine import btyd, frames, lifecycle, segments, tiering
 from ..engine.frames import differs
-from ..sql import company_partner, company_value, customer_documents, customer_sales, purchase, set_company_value
+from ..sql import company_partner, company_value, set_company_value
 
 _logger = logging.getLogger(__name__)
 
@@ -215,7 +215,8 @@ class CustomerTieringJob(models.AbstractModel):
         since = self._oldest_transaction_start()
         reference = None if full or config._full_run_due(today) else config._incremental_reference()
         moved = self._reparented(company)
-        ids = reference and _current_entities(self._affected(company, config, today), moved)
+        affected = reference and self._affected(company, config, today)
+        ids = reference and _current_entities(affected, moved)
         window_start = today - relativedelta(months=config.window_months)
         sales = self._read_sales(company, window_start, today, ids, moved)
         # A customer with sales is no prospect: only the others are looked at.
@@ -243,6 +244,9 @@ class CustomerTieringJob(models.AbstractModel):
         )
         self._write_changes(company, changed, prior, self._tier_resources_apply(config))
         self._apply_tier_resources(config)
+        # Retention by Cohort: the entities of the documents themselves, not
+        # their current entities (the cohorts do not follow a re-parenting).
+        self.env["customer.cohort.month"].sudo()._refresh(company, affected and [*affected, *ids])
         run = {"last_run": fields.Datetime.now(), "last_run_since": since}
         if not reference:
             run.update(last_full_run=run["last_run"], incremental_reference=_reference_state(result, settings, fit))
@@ -389,10 +393,8 @@ class CustomerTieringJob(models.AbstractModel):
         """Net untaxed company-currency sales per commercial partner (of ``ids``
         only, when given), re-parented customers' under their current entity
         (``moved``: ``_reparented``, read when not given)."""
-        self.env["account.move"].flush_model(
-            ["commercial_partner_id", "company_id", "state", "move_type", "invoice_date", "amount_untaxed_signed"]
-        )
-        slices = self._id_slices(SQL("m.commercial_partner_id"), SALES_SLICES, ids)
+        self.env["customer.sale"]._flush_sources()
+        slices = self._id_slices(SQL("s.commercial_partner_id"), SALES_SLICES, ids)
         query = SQL(" UNION ALL ").join(self._sales_query(company, window_start, today, only) for only in slices)
         sales = self._frame(query, SALES_COLUMNS)
         moved = self._reparented(company) if moved is None else moved
@@ -413,12 +415,12 @@ class CustomerTieringJob(models.AbstractModel):
         entities = sorted(set(moved.values()))
         old, new = zip(*moved.items(), strict=True)
         remap = SQL(
-            "LEFT JOIN unnest(%s::int[], %s::int[]) AS moved(old, new) ON moved.old = m.commercial_partner_id",
+            "LEFT JOIN unnest(%s::int[], %s::int[]) AS moved(old, new) ON moved.old = s.commercial_partner_id",
             list(old),
             list(new),
         )
-        entity = SQL("COALESCE(moved.new, m.commercial_partner_id)")
-        only = _only(SQL("m.commercial_partner_id"), sorted(set(entities) | set(old)))
+        entity = SQL("COALESCE(moved.new, s.commercial_partner_id)")
+        only = _only(SQL("s.commercial_partner_id"), sorted(set(entities) | set(old)))
         again = self._frame(self._sales_query(company, window_start, today, only, entity, remap), SALES_COLUMNS)
         kept = sales.drop(index=[*old, *entities], errors="ignore")
         return _append(kept, again).sort_index()
@@ -429,23 +431,26 @@ class CustomerTieringJob(models.AbstractModel):
         the company. Only a contact (with a parent) is no entity: the
         parent index finds them without reading every partner."""
         self.env["res.partner"].flush_model(["commercial_partner_id"])
+        Sale = self.env["customer.sale"]
+        Sale._flush_sources()
         rows = self.env.execute_query(
-            SQL(
-                """
-                SELECT p.id, p.commercial_partner_id
-                  FROM res_partner p
-                 WHERE p.parent_id IS NOT NULL AND p.id <> p.commercial_partner_id
-                   AND EXISTS (SELECT 1 FROM account_move m
-                                WHERE m.commercial_partner_id = p.id AND m.company_id = %s AND %s)
-                """,
-                company.id,
-                customer_sales("m"),
+            Sale._per_source(
+                lambda sales: SQL(
+                    """
+                    SELECT p.id, p.commercial_partner_id
+                      FROM res_partner p
+                     WHERE p.parent_id IS NOT NULL AND p.id <> p.commercial_partner_id
+                       AND EXISTS (SELECT 1 FROM %s s WHERE s.commercial_partner_id = p.id AND s.company_id = %s)
+                    """,
+                    sales,
+                    company.id,
+                )
             )
         )
         return dict(rows)
 
     def _sales_query(self, company, window_start, today, only, entity=None, joins=None):
-        """The sales per entity, ``m.commercial_partner_id`` or the SQL
+        """The sales per entity, ``s.commercial_partner_id`` or the SQL
         expression ``entity`` (over the extra ``joins``)."""
         return SQL(
             """
@@ -467,26 +472,24 @@ class CustomerTieringJob(models.AbstractModel):
 
     def _daily_sales_query(self, company, today, only, entity=None, joins=None):
         """Each entity's sales per day up to ``today`` (``only``: a further
-        condition on the documents ``m``): what every figure is computed from."""
+        condition on the sales ``s``, ``customer.sale``): what every figure is
+        computed from."""
         return SQL(
             """
-            SELECT %(entity)s AS partner_id, m.invoice_date AS day,
-                   SUM(m.amount_untaxed_signed) AS amount,
-                   COUNT(*) FILTER (WHERE %(purchase)s) AS invoices
-              FROM account_move m
+            SELECT %(entity)s AS partner_id, s.date AS day,
+                   SUM(s.amount) AS amount,
+                   COUNT(*) FILTER (WHERE s.is_purchase) AS invoices
+              FROM customer_sale s
               %(joins)s
-             WHERE m.company_id = %(company)s
-               AND %(sales)s
-               AND m.invoice_date <= %(today)s
+             WHERE s.company_id = %(company)s
+               AND s.date <= %(today)s
                %(only)s
-          GROUP BY 1, m.invoice_date
+          GROUP BY 1, s.date
             """,
             company=company.id,
-            sales=customer_sales("m"),
-            purchase=purchase("m"),
             today=today,
             only=only,
-            entity=entity or SQL("m.commercial_partner_id"),
+            entity=entity or SQL("s.commercial_partner_id"),
             joins=joins or SQL(),
         )
 
@@ -494,8 +497,8 @@ class CustomerTieringJob(models.AbstractModel):
     def _window_sales(self, company, entity, window_start, today):
         """[(day, amount)] of ``entity``'s sales in ``company`` after
         ``window_start``: what places it in a tier by revenue, per day."""
-        self.env["account.move"].flush_model()
-        only = SQL("AND m.commercial_partner_id = %s AND m.invoice_date > %s", entity.id, window_start)
+        self.env["customer.sale"]._flush_sources()
+        only = SQL("AND s.commercial_partner_id = %s AND s.date > %s", entity.id, window_start)
         query = self._daily_sales_query(company, today, only)
         return [(day, amount) for _partner, day, amount, _count in self.env.execute_query(query)]
 
@@ -550,7 +553,7 @@ class CustomerTieringJob(models.AbstractModel):
 
     def _read_prospects(self, company, ids=None):
         """Commercial entities the company may see (its own or shared)
-        without invoices, that are its customers in the making: with a
+        without sales, that are its customers in the making: with a
         quotation or order of the company, or flagged as customers while
         buying from no other company (the flag is not per company: another
         company's sale raises it too). The candidates are found first, as
@@ -558,6 +561,8 @@ class CustomerTieringJob(models.AbstractModel):
         orders and sales are looked up for those only."""
         self.env["sale.order"].flush_model(["partner_id", "company_id", "state"])
         self.env["res.partner"].flush_model(["company_id", "customer_rank", "commercial_partner_id", "active"])
+        Sale = self.env["customer.sale"]
+        Sale._flush_sources()
         query = SQL(
             """
             WITH ordered AS (
@@ -571,9 +576,7 @@ class CustomerTieringJob(models.AbstractModel):
                    AND p.active
                    AND %(visible)s
                    AND (COALESCE(p.customer_rank, 0) > 0 OR p.id IN (SELECT id FROM ordered))
-                   AND NOT EXISTS (
-                            SELECT 1 FROM account_move m
-                             WHERE m.commercial_partner_id = p.id AND m.company_id = %(company)s AND %(sales)s)
+                   AND %(no_sale)s
                    %(only)s
             )
             SELECT c.id
@@ -583,12 +586,11 @@ class CustomerTieringJob(models.AbstractModel):
                                       JOIN res_partner oc ON oc.id = o.partner_id
                                      WHERE oc.commercial_partner_id = c.id AND o.company_id != %(company)s
                                        AND o.state != 'cancel')
-                    AND NOT EXISTS (SELECT 1 FROM account_move m
-                                     WHERE m.commercial_partner_id = c.id AND m.company_id != %(company)s
-                                       AND %(sales)s))
+                    AND %(no_other_sale)s)
             """,
             company=company.id,
-            sales=customer_sales("m"),
+            no_sale=Sale._no_sale(SQL("s.commercial_partner_id = p.id AND s.company_id = %s", company.id)),
+            no_other_sale=Sale._no_sale(SQL("s.commercial_partner_id = c.id AND s.company_id != %s", company.id)),
             visible=company_partner("p", company),
             only=_only(SQL("p.id"), ids),
         )
@@ -659,20 +661,21 @@ class CustomerTieringJob(models.AbstractModel):
         )[0][0]
 
     def _affected(self, company, config, today):
-        """The customers an incremental run recomputes: those with invoices,
-        credit notes or orders written since the last run looked, and those
+        """The customers an incremental run recomputes: those with sales
+        documents (``customer.sale._changed_queries``: invoices, credit
+        notes...) or orders written since the last run looked, and those
         due for a review (see ``_review_dates``) since the last run, which
         moved the earlier ones' reviews past its day."""
-        self.env["account.move"].flush_model(["commercial_partner_id", "company_id", "move_type"])
+        Sale = self.env["customer.sale"]
+        Sale._flush_sources()
         self.env["sale.order"].flush_model(["partner_id", "company_id"])
         self.env["res.partner"].flush_model(["commercial_partner_id"])
         self.env["customer.tiering.schedule"].flush_model()
+        changed = Sale._changed_queries(company.id, config.last_run_since).values()
         rows = self.env.execute_query(
             SQL(
                 """
-                SELECT m.commercial_partner_id FROM account_move m
-                 WHERE m.write_date >= %(since)s AND %(documents)s
-                   AND m.company_id = %(company)s AND m.commercial_partner_id IS NOT NULL
+                %(changed)s
                  UNION
                 SELECT c.commercial_partner_id FROM sale_order o JOIN res_partner c ON c.id = o.partner_id
                  WHERE o.write_date >= %(since)s AND o.company_id = %(company)s
@@ -680,8 +683,8 @@ class CustomerTieringJob(models.AbstractModel):
                 SELECT partner_id FROM customer_tiering_schedule
                  WHERE company_id = %(company)s AND review_date BETWEEN %(last_run)s AND %(today)s
                 """,
+                changed=SQL("\n UNION\n").join(changed),
                 since=config.last_run_since,
-                documents=customer_documents("m"),
                 company=company.id,
                 # The day before, for a lock set late in the evening of the last run, in another time zone.
                 last_run=config.last_run.date() - timedelta(days=1),

@@ -82,6 +82,9 @@ class LoyaltyCard(models.Model):
         )
         if queue and created:
             self._trigger_tier_communications()
+        if created:
+            # The partners' card and balance are computed from the cards, which the ORM did not see created.
+            self.env["res.partner"].invalidate_model(["tier_card_id", "loyalty_points"])
         return dict(created)
 
     def _queue_creation_sql(self, program):

@@ -6,7 +6,7 @@ from odoo.osv import expression
 from odoo.tools import SQL
 
 POINTS_KINDS = [
-    ("earn", "Invoice"),
+    ("earn", "Earned"),  # an invoice, or a sale order (``customer.loyalty.ledger._earning_sources``)
     ("refund", "Credit Note"),
     ("void", "Cancellation"),
     ("expire", "Expiry"),
@@ -220,6 +220,8 @@ class LoyaltyHistory(models.Model):
                 ON loyalty_history (card_id, points_key) WHERE points_key IS NOT NULL;
             CREATE INDEX IF NOT EXISTS loyalty_history_points_move_idx
                 ON loyalty_history (order_id) WHERE order_model = 'account.move' AND points_key IS NOT NULL;
+            CREATE INDEX IF NOT EXISTS loyalty_history_points_sale_idx
+                ON loyalty_history (order_id) WHERE order_model = 'sale.order' AND points_key IS NOT NULL;
             CREATE INDEX IF NOT EXISTS loyalty_history_expiry_date_idx
                 ON loyalty_history ((COALESCE(points_date, create_date::date)));
             CREATE INDEX IF NOT EXISTS loyalty_history_points_created_idx
@@ -233,7 +235,7 @@ class LoyaltyHistory(models.Model):
         """Insert the points entries whose key is new on their card and move
         the cards' balances by exactly those, in one statement. Returns how
         many cards moved. Each entry has ``card_id``, ``description``,
-        ``issued``, ``used``, ``order_id`` (an ``account.move``), ``kind``,
+        ``issued``, ``used``, ``order_model`` and ``order_id`` (the document), ``kind``,
         ``key``, ``date``, ``lot_id`` and ``note``.
 
         Of ``loyalty.history.create`` followed by the card's
@@ -264,12 +266,13 @@ class LoyaltyHistory(models.Model):
                                                  points_kind, points_key, points_date, points_lot_id, points_note,
                                                  create_uid, create_date, write_uid, write_date)
                     SELECT e.card_id, e.description, e.issued, e.used,
-                           CASE WHEN e.order_id IS NOT NULL THEN 'account.move' END, e.order_id,
+                           CASE WHEN e.order_id IS NOT NULL THEN e.order_model END, e.order_id,
                            e.kind, e.key, e.date, e.lot_id, e.note, %(uid)s, %(now)s, %(uid)s, %(now)s
                       FROM unnest(%(cards)s::int[], %(descriptions)s::text[], %(issued)s::float8[],
-                                  %(used)s::float8[], %(orders)s::int[], %(kinds)s::varchar[],
+                                  %(used)s::float8[], %(models)s::varchar[], %(orders)s::int[], %(kinds)s::varchar[],
                                   %(keys)s::varchar[], %(dates)s::date[], %(lots)s::int[], %(notes)s::text[])
-                           AS e(card_id, description, issued, used, order_id, kind, key, date, lot_id, note)
+                           AS e(card_id, description, issued, used, order_model, order_id, kind, key, date, lot_id,
+                                note)
                         ON CONFLICT (card_id, points_key) WHERE points_key IS NOT NULL DO NOTHING
                     RETURNING card_id, issued - used AS delta
                 ), moved AS (
@@ -286,6 +289,7 @@ class LoyaltyHistory(models.Model):
                 descriptions=[e.description for e in entries],
                 issued=[e.issued for e in entries],
                 used=[e.used for e in entries],
+                models=[e.order_model for e in entries],
                 orders=[e.order_id for e in entries],
                 kinds=[e.kind for e in entries],
                 keys=[e.key for e in entries],
@@ -302,6 +306,8 @@ class LoyaltyHistory(models.Model):
         if queued:
             self.env["loyalty.card"]._trigger_tier_communications()
         self.env["loyalty.card"].invalidate_model(["points", "history_ids"])
+        # computed from the cards' points, which the ORM did not see move
+        self.env["res.partner"].invalidate_model(["tier_card_id", "loyalty_points"])
         self.invalidate_model()
         return moved
 
@@ -330,6 +336,11 @@ class LoyaltyHistory(models.Model):
         return super().write(vals)
 
     def unlink(self):
+        if self.env.context.get("tiering_keep_points_entries"):
+            # sale_loyalty deletes a cancelled order's entries; the ledger's
+            # own (the order's earning, in Order confirmed) stay, and its
+            # cancellation is a new entry.
+            return super(LoyaltyHistory, self.filtered(lambda line: not line.points_key)).unlink()
         self._check_points_ledger()
         return super().unlink()
 

@@ -285,7 +285,7 @@ class LoyaltyProgram(models.Model):
         """The tiering points programs and their rewards in ``langs``, where
         the user has changed neither their English names nor given them a
         translation: a language installed after the add-on gets them too."""
-        configs = self.env["customer.tiering.config"].sudo().with_context(active_test=False).search([])
+        configs = self.env["customer.tiering.config"].sudo().with_context(active_test=False).search([])  # pylint: disable=no-search-all
         programs = configs.loyalty_program_id.sudo()
         translate_untouched(programs, "name", [PROGRAM_NAME], langs, overwrite)
         translate_untouched(programs, "portal_point_name", [POINT_NAME], langs, overwrite)

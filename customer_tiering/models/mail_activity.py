@@ -19,6 +19,15 @@ class MailActivity(models.Model):
         readonly=True,
         help="The follow-up policy that created this activity.",
     )
+    # The pool job's warnings, found by this at the recall, when they are moot;
+    # deleting the rule deletes them, as the recall they announce is its own.
+    pool_rule_id = fields.Many2one(
+        "customer.pool.rule",
+        index="btree_not_null",
+        ondelete="cascade",
+        readonly=True,
+        help="The pool rule whose warning this activity is: the customer goes back to the pool unless followed up.",
+    )
     # What a salesperson needs next to a follow-up, read from its customer's
     # commercial entity in the current company (not stored: the nightly job
     # moves tiers and points without touching the activities).
@@ -97,6 +106,7 @@ class MailActivity(models.Model):
             "user_id": ("int4", [vals["user_id"] for vals in values]),
             "user_tz": ("varchar", [tz[vals["user_id"]] for vals in values]),
             "service_policy_id": ("int4", [vals.get("service_policy_id") for vals in values]),
+            "pool_rule_id": ("int4", [vals.get("pool_rule_id") for vals in values]),
         }
         names = SQL(", ").join(SQL.identifier(name) for name in columns)
         rows = self.env.execute_query(

@@ -427,7 +427,7 @@ class ResPartner(models.Model):
         as Odoo types it: for the indexes, and for the queries that must
         match them. ``alias`` qualifies the column, for queries that join
         tables."""
-        cast = "int4" if self._fields[fname].type == "many2one" else None
+        cast = {"many2one": "int4", "boolean": "bool"}.get(self._fields[fname].type)
         return indexed_company_value(alias, fname, company, cast)
 
     def _read_group(self, domain, groupby=(), aggregates=(), having=(), offset=0, limit=None, order=None):
@@ -572,6 +572,9 @@ class ResPartner(models.Model):
 
     # ---------------------------------------------------------------- actions
 
+    # Opening a card or a history from the partner form only reads: served by a
+    # read-only replica when Odoo has one (--db_replica_host).
+    @api.readonly
     def action_view_points_card(self):
         """The points card and its history lines."""
         self.ensure_one()
@@ -612,6 +615,7 @@ class ResPartner(models.Model):
         action["context"] = {"default_partner_id": self.commercial_partner_id.id}
         return action
 
+    @api.readonly
     def action_view_tier_history(self):
         self.ensure_one()
         self.env["customer.tier.history"].check_access("read")

@@ -61,6 +61,19 @@ class ResPartner(models.Model):
         for partner in self:
             partner.pool_previous_user_id = previous.get(partner.id, self.env["res.users"])
 
+    @api.model
+    def _create_tiering_indexes(self, companies):
+        """And per company, an index of its pooled customers: the Customer
+        Pool list reads a few hundred of a million partners, by the
+        condition Odoo's domain ``in_pool = True`` makes, which PostgreSQL
+        matches to the index's predicate. It covers what the list filters
+        on, for its count from the index alone."""
+        result = super()._create_tiering_indexes(companies)
+        for company in companies:
+            pooled = self._company_value_sql("in_pool", company)
+            self._create_company_index(pool_index(company), "in_pool", company, SQL("WHERE %s", pooled))
+        return result
+
     @api.model_create_multi
     def create(self, vals_list):
         for vals in vals_list:
@@ -88,6 +101,7 @@ class ResPartner(models.Model):
         if not self.env.user.has_group(SALESPERSON_GROUP):
             raise AccessError(self.env._("Only salespeople can claim customers from the pool."))
         user, company = self.env.user, self.env.company
+        self._serialize_claims(user, company)
         for partner in self:
             rule = self.env["customer.pool.rule"]._for_partner(partner, company)
             partner._check_pool_claim(user, company, rule)
@@ -143,6 +157,27 @@ class ResPartner(models.Model):
                         count=held,
                     )
                 )
+
+    @api.model
+    def _serialize_claims(self, user, company):
+        """Make the claims of ``user`` in ``company`` one at a time, before
+        they count the user's claims: two at once would each count the
+        claims committed before it, and both pass the last place under a
+        limit. A lock alone would not do: the second claim, which waits for
+        it, counts from its transaction's snapshot (REPEATABLE READ), taken
+        before the first committed. So each claim rewrites, unchanged, the
+        row of the user's membership of the company: the second waits for
+        the first's row lock, then PostgreSQL refuses it as a concurrent
+        update, and Odoo retries the request in a fresh transaction, which
+        counts the first claim. The row exists: ``company`` is one of the
+        user's (``env.company``)."""
+        self.env.cr.execute(
+            SQL(
+                "UPDATE res_company_users_rel SET user_id = user_id WHERE cid = %s AND user_id = %s",
+                company.id,
+                user.id,
+            )
+        )
 
     @api.model
     def _start_of_today(self, user):
@@ -238,6 +273,11 @@ class ResPartner(models.Model):
             )
             partner._pool_take(user, "assigned", reason)
         return True
+
+
+def pool_index(company):
+    """The name of ``company``'s index of its pooled customers."""
+    return f"res_partner_in_pool_company_{company.id}_index"
 
 
 def company_not_allowed(user, company):

@@ -93,6 +93,38 @@ class SaleOrder(models.Model):
                 "cost": loyalty_history_data_per_order[order.id]["total_cost"],
             }
 
+    def action_confirm(self):
+        """Odoo's, then the orders earn their points where the company earns
+        on order confirmation (``customer.loyalty.ledger._read_sale``)."""
+        res = super().action_confirm()
+        self.env["customer.loyalty.ledger"].sudo()._award_source("sale", self)
+        return res
+
+    def _action_cancel(self):
+        """Odoo's, then a counted order's points are taken back, in every
+        mode: its invoices earn nothing more. sale_loyalty deletes the
+        order's entries; the ledger's own stay (``tiering_keep_points_entries``)."""
+        confirmed = self.filtered(lambda order: order.state == "sale")
+        res = super(SaleOrder, self.with_context(tiering_keep_points_entries=True))._action_cancel()
+        self.env["customer.loyalty.ledger"].sudo()._void_source("sale", confirmed)
+        return res
+
+    def _update_loyalty_history(self, coupon_id, points):
+        """sale_loyalty's, on its own entry of the order: the ledger's keyed
+        entry of the same order and card (its earning, in *Order confirmed*)
+        is never changed."""
+        self.ensure_one()
+        history = self.env["loyalty.history"].search(
+            [
+                ("card_id", "=", coupon_id.id),
+                ("order_model", "=", self._name),
+                ("order_id", "=", self.id),
+                ("points_key", "=", False),
+            ],
+            limit=1,
+        )
+        history.update({"used": history.used + points})
+
     def _customer_tier(self):
         """The tier of the order's commercial entity in the order's company."""
         self.ensure_one()

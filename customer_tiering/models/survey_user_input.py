@@ -6,7 +6,6 @@ class SurveyUserInput(models.Model):
 
     satisfaction_policy_id = fields.Many2one(
         "customer.satisfaction.policy",
-        string="Satisfaction Policy",
         readonly=True,
         index="btree_not_null",
         ondelete="set null",

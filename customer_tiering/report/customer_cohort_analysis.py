@@ -1,15 +1,15 @@
 from odoo import api, fields, models, tools
 from odoo.tools import SQL
 
-from ..sql import customer_sales, purchase
-
 
 class CustomerCohortAnalysis(models.Model):
     """Monthly retention and churn per cohort of first purchase: of the
     customers who first bought in a month, the share who bought again in
     each later month. A customer bought in a month when it has a purchase
-    day in it, as the nightly job counts them: a posted invoice of its
-    commercial entity.
+    day in it, as the nightly job counts them: a purchase of its commercial
+    entity (``customer.sale``). Read from ``customer.cohort.month``, which
+    the nightly run keeps: as of the last run (a company's sales live until
+    its first run built that table).
 
     Each cohort has a row for every month up to the company's latest
     purchase month, those without a purchase too: a rate summed over
@@ -71,26 +71,40 @@ class CustomerCohortAnalysis(models.Model):
             SQL(
                 """
                 CREATE OR REPLACE VIEW %s AS (
-                    WITH purchases AS (
-                        SELECT m.company_id, m.commercial_partner_id AS partner_id,
-                               date_trunc('month', m.invoice_date)::date AS month
-                          FROM account_move m
-                         WHERE %s AND %s
+                    WITH live_companies AS (
+                        -- the companies no nightly run built customer_cohort_month for yet
+                        SELECT c.id FROM res_company c
+                         WHERE NOT EXISTS (SELECT 1 FROM customer_tiering_config t
+                                            WHERE t.company_id = c.id AND t.cohort_months_built)
+                    ), purchases AS (
+                        SELECT s.company_id, s.commercial_partner_id AS partner_id,
+                               date_trunc('month', s.date)::date AS month
+                          FROM customer_sale s
+                         WHERE s.is_purchase
+                           -- a one-time filter: no sale is read once every company had a run
+                           AND (SELECT EXISTS (SELECT 1 FROM live_companies))
+                           AND s.company_id IN (SELECT id FROM live_companies)
                          GROUP BY 1, 2, 3
                     ), cohorts AS (
                         SELECT company_id, partner_id, min(month) AS cohort FROM purchases GROUP BY 1, 2
-                    ), sizes AS (
-                        SELECT company_id, cohort, count(*) AS size FROM cohorts GROUP BY 1, 2
                     ), activity AS (
                         SELECT c.company_id, c.cohort, p.month, count(*) AS active
                           FROM purchases p JOIN cohorts c USING (company_id, partner_id)
                          GROUP BY 1, 2, 3
+                         UNION ALL
+                        -- as of the last nightly run
+                        SELECT m.company_id, m.cohort, m.month, m.active_customers
+                          FROM customer_cohort_month m
+                         WHERE m.company_id NOT IN (SELECT id FROM live_companies)
+                    ), sizes AS (
+                        -- a cohort's customers all bought in its first month
+                        SELECT company_id, cohort, active AS size FROM activity WHERE month = cohort
                     ), months AS (
                         -- every month of every cohort, up to the company's latest purchase month
                         SELECT s.company_id, s.cohort, s.size,
                                generate_series(s.cohort, latest.month, interval '1 month')::date AS month
                           FROM sizes s
-                          JOIN (SELECT company_id, max(month) AS month FROM purchases GROUP BY 1) latest
+                          JOIN (SELECT company_id, max(month) AS month FROM activity GROUP BY 1) latest
                                USING (company_id)
                     ), numbered AS (
                         SELECT m.*, COALESCE(a.active, 0) AS active,
@@ -107,7 +121,5 @@ class CustomerCohortAnalysis(models.Model):
                 )
                 """,
                 SQL.identifier(self._table),
-                customer_sales("m"),
-                purchase("m"),
             )
         )

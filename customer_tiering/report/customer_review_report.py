@@ -5,8 +5,6 @@ from odoo import api, fields, models
 from odoo.tools import SQL
 from odoo.tools.misc import babel_locale_parse, get_lang
 
-from ..sql import customer_sales
-
 MONTHS = 12
 # What fits one A4 page next to the key figures and the 12 months.
 HISTORY_ROWS = 5
@@ -83,20 +81,18 @@ class CustomerReviewReport(models.AbstractModel):
         return self.env._("and %(count)s more open follow-ups", count=hidden) if hidden > 0 else ""
 
     def _monthly_revenue(self, partners, company, first_month):
-        """{(entity, month): untaxed revenue net of credit notes}, from one grouped query."""
-        self.env["account.move"].flush_model()
+        """{(entity, month): untaxed revenue net of returns}, from one grouped query."""
+        self.env["customer.sale"]._flush_sources()
         rows = self.env.execute_query(
             SQL(
                 """
-                SELECT m.commercial_partner_id, date_trunc('month', m.invoice_date)::date,
-                       sum(m.amount_untaxed_signed)
-                  FROM account_move m
-                 WHERE m.commercial_partner_id = ANY(%s) AND m.company_id = %s AND %s AND m.invoice_date >= %s
+                SELECT s.commercial_partner_id, date_trunc('month', s.date)::date, sum(s.amount)
+                  FROM customer_sale s
+                 WHERE s.commercial_partner_id = ANY(%s) AND s.company_id = %s AND s.date >= %s
                  GROUP BY 1, 2
                 """,
                 partners.ids,
                 company.id,
-                customer_sales("m"),
                 first_month,
             )
         )

@@ -1,8 +1,6 @@
 from odoo import fields, models, tools
 from odoo.tools import SQL
 
-from ..sql import customer_sales, purchase
-
 #: The retention rate compares the last 12 months with the 12 before them.
 RETENTION_MONTHS = 12
 #: The dashboard warns of the points that expire within this many days.
@@ -18,7 +16,7 @@ class CustomerTieringKpi(models.Model):
     Retention rate: of the customers who bought in the 12 months before the
     last 12, the share who bought again in the last 12 months; the churn
     rate is the rest. A customer bought when it has a purchase, as the
-    nightly job and the cohorts count them (``sql.purchase``).
+    nightly job and the cohorts count them (``customer.sale.is_purchase``).
 
     Points expiring: what the nightly expiry would take from the card if it
     ran in 30 days, with no new points or spending until then: the balance
@@ -58,12 +56,12 @@ class CustomerTieringKpi(models.Model):
                 """
                 CREATE OR REPLACE VIEW %(view)s AS (
                     WITH purchases AS (
-                        SELECT m.company_id, m.commercial_partner_id AS partner_id,
-                               bool_or(m.invoice_date <= %(year_start)s) AS prior_year,
-                               bool_or(m.invoice_date > %(year_start)s) AS last_year
-                          FROM account_move m
-                         WHERE %(sales)s AND %(purchase)s
-                           AND m.invoice_date > %(prior_year_start)s AND m.invoice_date <= CURRENT_DATE
+                        SELECT s.company_id, s.commercial_partner_id AS partner_id,
+                               bool_or(s.date <= %(year_start)s) AS prior_year,
+                               bool_or(s.date > %(year_start)s) AS last_year
+                          FROM customer_sale s
+                         WHERE s.is_purchase
+                           AND s.date > %(prior_year_start)s AND s.date <= CURRENT_DATE
                          GROUP BY 1, 2
                     ), cards AS (
                         SELECT config.company_id, card.partner_id, card.points,
@@ -91,8 +89,6 @@ class CustomerTieringKpi(models.Model):
                 )
                 """,
                 view=SQL.identifier(self._table),
-                sales=customer_sales("m"),
-                purchase=purchase("m"),
                 year_start=SQL("(CURRENT_DATE - make_interval(months => %s))::date", RETENTION_MONTHS),
                 prior_year_start=SQL("(CURRENT_DATE - make_interval(months => %s))::date", 2 * RETENTION_MONTHS),
                 valid=self.env["customer.loyalty.ledger"]._valid_points(),

@@ -4,7 +4,6 @@ from odoo.tools import SQL
 
 from ..models.customer_lifecycle_history import STAGES
 from ..models.loyalty_history import MOVEMENT_FIGURES
-from ..sql import customer_sales, purchase
 
 #: The Tier Summary's points figures, the ledger's own: {report key ("issued", ...): loyalty.history field}.
 POINTS_FIGURES = {fname.removeprefix("points_"): fname for fname in MOVEMENT_FIGURES}
@@ -104,30 +103,29 @@ class TierSummaryReport(models.AbstractModel):
         }
 
     def _revenue_by_tier(self, company, date_from, date_to):
-        """{tier id, None for none: untaxed revenue net of credit notes in the
-        period}, by the tier the customer had on the document's date: the
+        """{tier id, None for none: untaxed revenue net of returns in the
+        period}, by the tier the customer had on the sale's date: the
         last tier history row of the customer written before that day
         ended. A customer's first purchases, before the nightly job first
         classified it, are of no tier."""
-        self.env["account.move"].flush_model()
+        self.env["customer.sale"]._flush_sources()
         self.env["customer.tier.history"].flush_model()
         rows = self.env.execute_query(
             SQL(
                 """
-                SELECT t.tier_id, sum(m.amount_untaxed_signed)
-                  FROM account_move m
+                SELECT t.tier_id, sum(s.amount)
+                  FROM customer_sale s
                   LEFT JOIN LATERAL (
                         SELECT h.new_tier_id AS tier_id FROM customer_tier_history h
-                         WHERE h.partner_id = m.commercial_partner_id AND h.company_id = %(company)s
-                           AND h.date < m.invoice_date + 1
+                         WHERE h.partner_id = s.commercial_partner_id AND h.company_id = %(company)s
+                           AND h.date < s.date + 1
                          ORDER BY h.date DESC, h.id DESC
                          LIMIT 1) t ON TRUE
-                 WHERE m.company_id = %(company)s AND %(sales)s
-                   AND m.invoice_date BETWEEN %(date_from)s AND %(date_to)s
+                 WHERE s.company_id = %(company)s
+                   AND s.date BETWEEN %(date_from)s AND %(date_to)s
                  GROUP BY 1
                 """,
                 company=company.id,
-                sales=customer_sales("m"),
                 date_from=date_from,
                 date_to=date_to,
             )
@@ -189,19 +187,17 @@ class TierSummaryReport(models.AbstractModel):
 
     def _new_customers(self, company, date_from, date_to):
         """Customers whose first purchase ever in the company falls in the period."""
-        self.env["account.move"].flush_model()
+        self.env["customer.sale"]._flush_sources()
         rows = self.env.execute_query(
             SQL(
                 """
                 SELECT count(*) FROM (
-                    SELECT m.commercial_partner_id FROM account_move m
-                     WHERE m.company_id = %(company)s AND %(sales)s AND %(purchase)s
+                    SELECT s.commercial_partner_id FROM customer_sale s
+                     WHERE s.company_id = %(company)s AND s.is_purchase
                      GROUP BY 1
-                    HAVING min(m.invoice_date) BETWEEN %(date_from)s AND %(date_to)s) first_purchases
+                    HAVING min(s.date) BETWEEN %(date_from)s AND %(date_to)s) first_purchases
                 """,
                 company=company.id,
-                sales=customer_sales("m"),
-                purchase=purchase("m"),
                 date_from=date_from,
                 date_to=date_to,
             )
@@ -212,17 +208,17 @@ class TierSummaryReport(models.AbstractModel):
         """The customers who bought in the period, those who bought in the
         previous one and how many of them bought again in this one: who made
         a purchase, as the nightly job counts purchase days."""
-        self.env["account.move"].flush_model()
+        self.env["customer.sale"]._flush_sources()
         rows = self.env.execute_query(
             SQL(
                 """
                 WITH buyers AS (
-                    SELECT m.commercial_partner_id AS id,
-                           bool_or(m.invoice_date BETWEEN %(previous_from)s AND %(previous_to)s) AS previous,
-                           bool_or(m.invoice_date BETWEEN %(current_from)s AND %(current_to)s) AS current
-                      FROM account_move m
-                     WHERE m.company_id = %(company)s AND %(sales)s AND %(purchase)s
-                       AND m.invoice_date BETWEEN %(previous_from)s AND %(current_to)s
+                    SELECT s.commercial_partner_id AS id,
+                           bool_or(s.date BETWEEN %(previous_from)s AND %(previous_to)s) AS previous,
+                           bool_or(s.date BETWEEN %(current_from)s AND %(current_to)s) AS current
+                      FROM customer_sale s
+                     WHERE s.company_id = %(company)s AND s.is_purchase
+                       AND s.date BETWEEN %(previous_from)s AND %(current_to)s
                      GROUP BY 1
                 )
                 SELECT count(*) FILTER (WHERE current), count(*) FILTER (WHERE previous),
@@ -230,8 +226,6 @@ class TierSummaryReport(models.AbstractModel):
                   FROM buyers
                 """,
                 company=company.id,
-                sales=customer_sales("m"),
-                purchase=purchase("m"),
                 previous_from=previous[0],
                 previous_to=previous[1],
                 current_from=current[0],

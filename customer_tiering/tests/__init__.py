@@ -5,11 +5,13 @@ from . import test_bad_input
 from . import test_bulk_writers_mail
 from . import test_care_job
 from . import test_care_roll_over
+from . import test_cohort_table
 from . import test_company_isolation
 from . import test_config
 from . import test_customer_notifications
 from . import test_customer_satisfaction
 from . import test_customer_pool
+from . import test_customer_pool_concurrency
 from . import test_customer_review_report
 from . import test_dashboard
 from . import test_engine_btyd
@@ -23,6 +25,7 @@ from . import test_i18n
 from . import test_import
 from . import test_incremental
 from . import test_kill_safety
+from . import test_ledger_earn_modes
 from . import test_ledger_integrity
 from . import test_ledger_properties
 from . import test_ledger_rules
@@ -39,6 +42,7 @@ from . import test_plain_words
 from . import test_reinstall
 from . import test_reparenting
 from . import test_rfm_segments
+from . import test_replica
 from . import test_report_figures
 from . import test_risk_level
 from . import test_rpc_companies

@@ -45,6 +45,7 @@ def main(config_path, database, job, batch_size, kill_point=None):
     # A script, not part of the package: no relative import.
     # pylint: disable-next=odoo-addons-relative-import
     from odoo.addons.customer_tiering.models import (  # noqa: PLC0415
+        customer_care_job,
         customer_followup_job,
         customer_loyalty_ledger,
         customer_tiering_job,
@@ -53,6 +54,7 @@ def main(config_path, database, job, batch_size, kill_point=None):
 
     customer_tiering_job.CHUNK_SIZE = customer_loyalty_ledger.CHUNK = batch_size
     customer_followup_job.BATCH = customer_tiering_job.RESOURCES_BATCH = batch_size
+    customer_care_job.CARE_BATCH = batch_size
     if kill_point:
         step, nth = kill_point.split(":")
         write_step = {

@@ -187,3 +187,146 @@ class TestCareJob(TieringInvoiceCommon):
         self.job._care_birthdays(self.config, date(2026, 5, 7))
         for partner in (self.key_account, second):
             self.assertEqual(len(self.care_activities(partner)), 1, "the next run completes, once each")
+
+    # ------------------------------------------------------------ a care date for everyone
+    def holiday_crowd(self):
+        """A care date in ten days, and twelve more A/B customers of the
+        salesperson and twelve more C customers with an address: with the
+        set-up's, 13 activities and 13 emails due, the customers without an
+        address or opted out left out."""
+        Partner = self.env["res.partner"]
+        key = Partner.create(
+            [{"name": f"Crowd AB {index:02d}", "is_company": True, "user_id": self.seller.id} for index in range(12)]
+        )
+        key[:6].tier_id, key[6:].tier_id = self.tier_a, self.tier_b
+        standard = Partner.create(
+            [
+                {"name": f"Crowd C {index:02d}", "is_company": True, "email": f"crowd{index}@example.com"}
+                for index in range(12)
+            ]
+        )
+        standard.tier_id = self.tier_c
+        holiday = self.env["customer.care.date"].create(
+            {"name": "Everyone's Day", "date": date(2026, 9, 20), "company_id": self.company.id}
+        )
+        return holiday, self.key_account | key, self.standard | standard
+
+    def run_holiday(self, holiday):
+        """The lead day's run (activities), then the day's (emails)."""
+        self.job._care_dates(self.config, holiday.date - timedelta(days=self.config.care_lead_days))
+        self.job._care_dates(self.config, holiday.date)
+
+    def assert_touched_once(self, holiday, key, standard):
+        for partner in key:
+            self.assertEqual(len(self.care_activities(partner)), 1, partner.name)
+        mails = self.mails(key | standard | self.no_email | self.opted_out, "Everyone's Day")
+        self.assertEqual(sorted(mails.recipient_ids.ids), sorted(standard.ids), "one email each, the others none")
+        self.assertEqual(set(mails.mapped("state")), {"outgoing"}, "queued, not sent inline")
+        logs = self.env["customer.care.log"].search([("occasion", "=", f"care:{holiday.id}")])
+        self.assertEqual(sorted(logs.partner_id.ids), sorted((key | standard).ids))
+
+    def test_holiday_for_everyone_in_batches(self):
+        holiday, key, standard = self.holiday_crowd()
+        Care = self.env.registry["customer.care.job"]
+        touch = Care._touch
+        batches = []
+
+        def spy(job, config, partners, occasion, day, channel, label):
+            batches.append((channel, len(partners)))
+            return touch(job, config, partners, occasion, day, channel, label)
+
+        with (
+            patch("odoo.addons.customer_tiering.models.customer_care_job.CARE_BATCH", 5),
+            patch.object(Care, "_touch", spy),
+        ):
+            for _run in range(2):
+                self.run_holiday(holiday)
+        self.assertEqual(
+            batches,
+            [("activity", 5), ("activity", 5), ("activity", 3), ("email", 5), ("email", 5), ("email", 3)],
+            "the second run finds everyone logged: no batch at all",
+        )
+        self.assert_touched_once(holiday, key, standard)
+
+    def test_holiday_run_killed_after_its_first_batch(self):
+        """Each channel's run killed right after its first batch committed
+        (here a batch is a savepoint): that batch stands, the next run
+        touches the others, nobody twice."""
+        holiday, key, standard = self.holiday_crowd()
+        Lock = self.env.registry["customer.tiering.lock"]
+        lead_day = holiday.date - timedelta(days=self.config.care_lead_days)
+        for day, channel in ((lead_day, "activity"), (holiday.date, "email")):
+            calls = []
+
+            def run_batch(lock, write, calls=calls):
+                calls.append(write)
+                if len(calls) == 2:
+                    raise KeyboardInterrupt  # the worker killed after the first commit
+                with lock.env.cr.savepoint():
+                    write()
+
+            killed = False
+            with (
+                patch("odoo.addons.customer_tiering.models.customer_care_job.CARE_BATCH", 5),
+                patch.object(Lock, "_run_batch", run_batch),
+            ):
+                # not assertRaises: Odoo's rolls back all its block did, the first batch too
+                try:
+                    self.job._care_dates(self.config, day)
+                except KeyboardInterrupt:
+                    killed = True
+            self.assertTrue(killed)
+            logged = self.env["customer.care.log"].search(
+                [("occasion", "=", f"care:{holiday.id}"), ("channel", "=", channel)]
+            )
+            self.assertEqual(len(logged), 5, f"{channel}: the first batch only")
+            if channel == "activity":
+                activities = self.env["mail.activity"].search(
+                    [("res_model", "=", "res.partner"), ("res_id", "in", key.ids)]
+                )
+                self.assertEqual(sorted(activities.mapped("res_id")), sorted(logged.partner_id.ids))
+            else:
+                self.assertEqual(self.mails(standard, "Everyone's Day").recipient_ids, logged.partner_id)
+        with patch("odoo.addons.customer_tiering.models.customer_care_job.CARE_BATCH", 5):
+            self.run_holiday(holiday)
+        self.assert_touched_once(holiday, key, standard)
+
+    # ------------------------------------------------------------ digest
+    def test_digest_top_at_risk_is_the_first_ten_of_all(self):
+        """The ten per salesperson ranked in SQL are the first ten of every
+        high-risk customer sorted as the digest always sorted them (value at
+        risk, highest first), ties in the partner lists' order (name, then
+        newest); the count is all of them."""
+        other = new_test_user(self.env, login="care_other", groups="base.group_user", company_id=self.company.id)
+        Partner = self.env["res.partner"].with_company(self.company)
+        values = [900, 500, 500, 500, 300, 300, 300, 300, 100, 100, 100, 50, 50, None, 0]
+        crowd = Partner.browse()
+        for user in (self.seller, other):
+            for index, value in enumerate(values):
+                # equal names among equal values: the newest first
+                partner = Partner.create({"name": f"Risky {index % 3}", "is_company": True, "user_id": user.id})
+                partner.write({"churn_risk_level": "high", "value_at_risk": value})
+                crowd |= partner
+        crowd[:2].write({"churn_risk_level": "medium"})
+        crowd[2].active = False
+        contact = Partner.create({"name": "Risky contact", "parent_id": crowd[3].id, "user_id": self.seller.id})
+        contact.write({"churn_risk_level": "high", "value_at_risk": 5000})
+        old = Partner.search(
+            [
+                ("is_tiering_entity", "=", True),
+                ("churn_risk_level", "=", "high"),
+                ("user_id", "!=", False),
+                ("company_id", "in", [False, self.company.id]),
+            ],
+            order="value_at_risk desc, complete_name, id desc",
+        )
+        expected = {}
+        for partner in old:
+            expected.setdefault(partner.user_id.id, []).append(partner.id)
+        rows = self.env["customer.followup.digest"]._top_at_risk(self.config)
+        self.assertEqual(
+            {user_id: (ids, count) for user_id, ids, count in rows},
+            {user_id: (ids[:10], len(ids)) for user_id, ids in expected.items()},
+        )
+        self.assertEqual(len(expected[self.seller.id]), len(values) - 3)
+        self.assertNotIn(contact.id, expected[self.seller.id])

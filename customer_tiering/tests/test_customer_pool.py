@@ -135,6 +135,27 @@ class TestCustomerPool(TieringInvoiceCommon):
         self.run_pool(due + timedelta(days=1))
         self.assertEqual(len(self.history()), 1, "a pooled customer is not recalled again")
 
+    def test_recall_removes_the_open_warning(self):
+        """The warning is moot once the customer is recalled: removed, not
+        marked done (a done to-do would be a touch); the salesperson's other
+        activities on the customer stay."""
+        others = [self.customer_of(self.seller, f"Warned {n}", self.tier_c) for n in range(2)]
+        partners = self.customer.union(*others)
+        due = INVOICE_DAY + timedelta(days=UNTOUCHED)
+        self.run_pool(due - timedelta(days=WARNING))
+        warnings = self.env["mail.activity"].search([("res_model", "=", "res.partner"), ("res_id", "in", partners.ids)])
+        self.assertEqual(len(warnings), 3)
+        self.assertEqual(warnings.pool_rule_id, self.rule)
+        own = self.customer.activity_schedule(
+            "mail.mail_activity_data_todo", summary="Send the brochure", user_id=self.seller.id
+        )
+        self.run_pool(due)
+        self.assertEqual(set(partners.mapped("in_pool")), {True})
+        self.assertFalse(warnings.with_context(active_test=False).exists(), "removed, not kept as done")
+        self.assertEqual(self.warnings(), own, "the salesperson's own to-do stays")
+        done = [("model", "=", "res.partner"), ("res_id", "in", partners.ids), ("mail_activity_type_id", "!=", False)]
+        self.assertFalse(self.env["mail.message"].search(done), "nothing posted as done")
+
     def test_touch_after_the_warning_keeps_the_customer(self):
         due = INVOICE_DAY + timedelta(days=UNTOUCHED)
         self.run_pool(due - timedelta(days=WARNING))
@@ -295,6 +316,29 @@ class TestCustomerPool(TieringInvoiceCommon):
         self.assertRecordValues(self.history(pooled, "assigned"), [{"user_id": self.seller.id}])
         with self.assertRaisesRegex(UserError, "not in the customer pool"):
             pooled.with_user(self.manager).with_context(pool_assign_user_id=self.rival.id).action_pool_assign()
+
+    def test_managers_wizards_share_one_check(self):
+        """The assignment and points wizards check the manager group in one
+        place (customer.tiering.manager.mixin), each refusing in its own words."""
+        mixin = type(self.env["customer.tiering.manager.mixin"])
+        wizards = {
+            "customer.pool.assign": (
+                "assign customers from the pool",
+                {"partner_ids": self.customer.ids, "user_id": self.seller.id},
+            ),
+            "customer.points.adjustment": (
+                "adjust loyalty points",
+                {"partner_id": self.customer.id, "points": 5.0, "reason": "Goodwill"},
+            ),
+        }
+        for model, (message, values) in wizards.items():
+            with self.subTest(model=model):
+                Wizard = self.env[model]
+                self.assertIs(type(Wizard)._check_manager, mixin._check_manager)
+                self.assertIs(type(Wizard).create, mixin.create)
+                with self.assertRaisesRegex(AccessError, f"Only Customer Tiering managers can {message}"):
+                    Wizard.with_user(self.rival).create(values)
+                self.assertTrue(Wizard.with_user(self.manager).create(values))
 
     def test_claimed_customer_starts_a_new_cycle(self):
         """A claim counts as the start: the new salesperson gets the rule's full days."""

@@ -9,6 +9,7 @@ known invoices and points.
 
 import fnmatch
 import importlib.util
+import itertools
 import json
 import re
 from datetime import timedelta
@@ -375,6 +376,92 @@ class TestDashboardFigures(DashboardCase):
         self.assertEqual((row.points, row.points_expiring), (card.points, earned.issued))
         self.config.points_expiry_months = 0
         self.assertEqual(self.kpis()["New Co"].points_expiring, 0.0, "points that never expire")
+
+    def test_nps_and_csat_per_tier_are_the_customers_answers(self):
+        """The tier mix's NPS and CSAT columns, as the spreadsheet computes
+        them from its pivot (each measure with its aggregator, the company
+        filter applied), are those of the customers' last answers: per tier
+        and in total, % promoters - % detractors of those who answered the
+        NPS question, and the average CSAT of those who answered it."""
+        self.customers["Retained Co"].tier_id = self.tier_b
+        answers = {"Retained Co": (9, 4), "Lost Co": (10, 5), "New Co": (3, 2), "Long Gone Co": (8, None)}
+        for name, (nps, csat) in answers.items():
+            self.customers[name]._record_satisfaction(self.company, nps, csat, self.today)
+        quiet = self.env["res.partner"].create({"name": "Quiet Co", "is_company": True})
+        quiet.tier_id = self.tier_a  # nobody in tier A answered: no score, not 0
+        partners = self.env["res.partner"].with_company(self.company).browse(p.id for p in self.customers.values())
+        partners |= quiet
+
+        def scores(group):
+            answered = group.filtered("nps_category")
+            promoters = len(answered.filtered(lambda p: p.nps_category == "promoter"))
+            detractors = len(answered.filtered(lambda p: p.nps_category == "detractor"))
+            csat = group.filtered("csat_score").mapped("csat_score")
+            if not answered:
+                return "", ""
+            return 100.0 * (promoters - detractors) / len(answered), sum(csat) / len(csat)
+
+        expected = {tier.name: scores(partners.filtered(lambda p, t=tier: p.tier_id == t)) for tier in partners.tier_id}
+        expected["Total"] = scores(partners)
+        self.assertEqual(expected[self.tier_c.name][0], 0.0, "a promoter, a passive and a detractor")
+
+        shown = self.tier_mix_satisfaction()
+        self.assertEqual(shown.keys(), expected.keys())
+        for label, (nps, csat) in expected.items():
+            with self.subTest(row=label):
+                self.assertAlmostEqual(shown[label][0], nps)
+                self.assertAlmostEqual(shown[label][1], csat)
+        self.assertEqual(shown[self.tier_a.name], ("", ""))
+
+    def tier_mix_satisfaction(self):
+        """{tier name or "Total": (NPS, CSAT)} as the Dashboard's tier mix
+        shows them: its cells' formulas evaluated on pivot 1, read as the
+        spreadsheet reads it, for the test company."""
+        pivot = self.data["pivots"]["1"]
+        Analysis = self.env["customer.tiering.analysis"]
+        described = Analysis.fields_get(attributes=["aggregator"])
+        specs = [
+            f"{m['fieldName']}:{m.get('aggregator') or described[m['fieldName']]['aggregator']}"
+            for m in pivot["measures"]
+        ]
+        domain = [*pivot["domain"], ("company_id", "in", self.company.ids)]
+        self.env.flush_all()
+        self.env.invalidate_all()
+        groups = Analysis.read_group(domain, specs, ["tier_id"], lazy=False)
+        [total] = Analysis.read_group(domain, specs, [], lazy=False)
+
+        def value(args):
+            row = total if len(args) == 2 else groups[args[3] - 1]
+            return row[args[1]]
+
+        def evaluate(content):
+            guard, measure = PIVOT_FORMULA.findall(content)
+            self.assertEqual(content, f'=IF(PIVOT.VALUE({guard[1]})>0,PIVOT.VALUE({measure[1]}),"")')
+            return value(formula_args(measure[1])) if value(formula_args(guard[1])) > 0 else ""
+
+        cells = self.sheet("Dashboard")["cells"]
+        headers = {
+            cell["content"]: ref for ref, cell in cells.items() if cell["content"] in ('=_t("NPS")', '=_t("CSAT")')
+        }
+        nps_col, csat_col = (CELL.match(headers[f'=_t("{label}")'])[1] for label in ("NPS", "CSAT"))
+        first = int(CELL.match(headers['=_t("NPS")'])[2]) + 1
+        shown = {}
+        for row in itertools.count(first):
+            header = cells[f"A{row}"]["content"]
+            if header == '=_t("Total")':
+                label = "Total"
+            else:
+                [(_function, args)] = PIVOT_FORMULA.findall(header)
+                position = formula_args(args)[2]
+                if position > len(groups):
+                    continue  # a row for one tier more: empty
+                label = groups[position - 1]["tier_id"][1]
+            shown[label] = (
+                evaluate(cells[f"{nps_col}{row}"]["content"]),
+                evaluate(cells[f"{csat_col}{row}"]["content"]),
+            )
+            if label == "Total":
+                return shown
 
     def test_salesman_reads_their_own_customers_manager_everyone(self):
         self.assertEqual(set(self.kpis(self.salesman)), {"Retained Co"})

@@ -5,7 +5,10 @@ real Odoo flows (hypothesis stateful testing), plus the regressions they found.
 database: invoices and credit notes (Odoo's reversal wizard) posted,
 cancelled, reset and re-posted, tier changes, the clock and the expiry,
 rewards spent on sale orders and their cancellation, adjustments, the
-catch-up, customer merges, an uninstall and reinstall, a program change. Next
+catch-up, customer merges, an uninstall and reinstall, a program change,
+*Earn Points When* switched between its three modes, payments registered,
+partial and reversed, sale orders confirmed, invoiced, cancelled and
+confirmed again. Next
 to it, ``ledger_model.LedgerModel`` applies the ledger rules, and after every
 step the database is checked against the invariants below and against the
 model. Each example runs in a savepoint rolled back after it.
@@ -40,7 +43,7 @@ from odoo.tools import SQL
 from odoo.addons.customer_tiering import _uninstall_hook
 
 from .common import TieringInvoiceCommon
-from .ledger_model import LedgerModel, NegativeBalance, exact
+from .ledger_model import MOVE, ORDER, LedgerModel, NegativeBalance, exact
 
 _logger = logging.getLogger(__name__)
 EXAMPLES = int(os.environ.get("LEDGER_FUZZ_EXAMPLES", "25"))
@@ -55,6 +58,7 @@ REWARD_POINTS = 100
 # the day the suite runs. make fuzz's random runs start from the real tomorrow.
 MACHINE_START = date(2026, 1, 1)
 RATE = 3.0  # units of the foreign currency per unit of company currency: amounts that do not divide evenly
+PAID_STATES = ("in_payment", "paid")
 
 
 class LedgerFlows:
@@ -182,6 +186,8 @@ class LedgerMachine(RuleBasedStateMachine):
         names = {name for name, value in vars(cls).items() if hasattr(value, "hypothesis_stateful_rule")}
         grouped = {"housekeeping": {"catch_up", "reinstall", "change_program"}}
         grouped["sale_order"] = {"redeem_reward", "cancel_order"}
+        grouped["order_flow"] = {"confirm_order", "invoice_orders", "cancel_sale", "confirm_again"}
+        grouped["payment"] = {"pay", "pay_partly", "reverse_payment"}
         return set().union(*(grouped.get(name, {name}) for name in names))
 
     def __init__(self):
@@ -197,6 +203,9 @@ class LedgerMachine(RuleBasedStateMachine):
         self.contacts = dict(case.contacts)  # {contact id: entity id}
         self.moves = {}  # {move id: state} of the documents made
         self.orders = {}  # {order id: (entity, program id)} of confirmed orders spending points
+        self.sales = {}  # {order id: state} of every sale order made (spending points or not)
+        self.payments = []  # the payments registered, to reverse one
+        self.paid = {}  # {invoice id: paid}, as the model was last told
         self.adjust_keys = []  # the keys of the adjustments made, to retry one
         self.expired_at = None
         self.expiry_days = set()
@@ -224,6 +233,16 @@ class LedgerMachine(RuleBasedStateMachine):
     def tier_code(self, entity):
         return self.entities[entity]
 
+    def billed(self, move):
+        """{order id: (amount, company amount)} of the document's lines billing sale orders."""
+        billed = {}
+        for line in move.invoice_line_ids.filtered(lambda line: line.display_type == "product"):
+            if line.sale_line_ids:
+                order_id = min(line.sale_line_ids.order_id.ids)
+                amount, company = billed.get(order_id, (0, 0))
+                billed[order_id] = (amount + exact(line.price_subtotal), company + exact(abs(line.balance)))
+        return billed
+
     def record_document(self, move):
         origin = move.reversed_entry_id.id or None
         self.model.add_document(
@@ -234,6 +253,7 @@ class LedgerMachine(RuleBasedStateMachine):
             exact(move.amount_untaxed),
             exact(abs(move.amount_untaxed_signed)),
             origin,
+            self.billed(move),
         )
         self.moves[move.id] = move.state
 
@@ -242,19 +262,46 @@ class LedgerMachine(RuleBasedStateMachine):
         doc.date = move.invoice_date  # Odoo dates a draft without a date on posting
         doc.amount = exact(move.amount_untaxed)
         doc.amount_company = exact(abs(move.amount_untaxed_signed))
+        doc.billed = self.billed(move)
         self.model.post(move.id, self.tier_code(doc.entity))
         self.moves[move.id] = move.state
+
+    def refresh_moves(self):
+        """The documents' states, after a flow that may move them (an order's cancellation cancels its drafts)."""
+        for move in self.env["account.move"].browse(sorted(self.moves)):
+            self.moves[move.id] = move.state
+
+    def sync_payments(self):
+        """What the commit runs first (the ledger's check of the invoices
+        whose payment state moved), and the model told of those moves."""
+        self.env.cr.flush()
+        moved = []
+        for move in self.env["account.move"].browse(sorted(self.moves)):
+            if move.move_type == "out_invoice":
+                paid = move.payment_state in PAID_STATES
+                if self.paid.get(move.id, False) != paid:
+                    self.paid[move.id] = paid
+                    moved.append((paid, move.id))
+        # The check takes back first, then counts.
+        for paid, move_id in sorted(moved):
+            self.model.payment_changed(move_id, paid, self.tier_code(self.model.documents[move_id].entity))
 
     def moves_in(self, *states, move_type=None):
         moves = self.env["account.move"].browse(sorted(self.moves))
         return [m.id for m in moves if self.moves[m.id] in states and (move_type is None or m.move_type == move_type)]
 
     # ------------------------------------------------------------ rules
-    @initialize(start_days_ago=st.integers(0, 400), expiry_months=st.sampled_from([24, 24, 12, 0]))
-    def setup_ledger(self, start_days_ago, expiry_months):
+    @initialize(
+        start_days_ago=st.integers(0, 400),
+        expiry_months=st.sampled_from([24, 24, 12, 0]),
+        mode=st.sampled_from(["posted", "posted", "paid", "confirmed"]),
+    )
+    def setup_ledger(self, start_days_ago, expiry_months, mode):
         start = self.today - timedelta(days=start_days_ago)
-        self.config.write({"points_start_date": start, "points_expiry_months": expiry_months})
+        self.config.write({"points_start_date": start, "points_expiry_months": expiry_months, "points_earn_on": mode})
         self.model = LedgerModel(start, expiry_months, self.config.points_per_currency, self.config.points_rounding)
+        self.model.mode = mode
+        self.model.tiers = self.entities
 
     @rule(
         data=st.data(),
@@ -379,6 +426,7 @@ class LedgerMachine(RuleBasedStateMachine):
         self.clock.move_to(self.today)
         if cron:
             self.env.ref("customer_tiering.ir_cron_loyalty").method_direct_trigger()
+            self.model.catch_up(self.entities)
         else:
             self.env["customer.loyalty.ledger"]._expire(self.config, self.today)
         self.model.expire(self.today)
@@ -413,14 +461,142 @@ class LedgerMachine(RuleBasedStateMachine):
         partner_id = contacts[0] if contact and contacts else entity
         order = self.case.redeem(self.partner(partner_id), self.config.loyalty_program_id)
         self.orders[order.id] = (entity, self.config.loyalty_program_id.id)
+        self.sales[order.id] = order.state
+        self.model.add_order(order.id, entity, self.today, exact(order.amount_untaxed))
         self.model.spend(entity, order.id, REWARD_POINTS)
+        self.model.confirm_order(order.id)
 
     def cancel_order(self, data):
         self._ran("cancel_order")
         order_id = data.draw(st.sampled_from(self.cancellable_orders()), label="order")
-        self.env["sale.order"].browse(order_id)._action_cancel()
-        del self.orders[order_id]
+        self.cancel_sale_order(order_id)
+
+    def cancel_sale_order(self, order_id):
+        order = self.env["sale.order"].browse(order_id)
+        order._action_cancel()
+        self.orders.pop(order_id, None)
+        self.sales[order_id] = order.state
+        self.refresh_moves()
         self.model.cancel_order(order_id)
+
+    # ------------------------------------------------------------ earning modes, orders, payments
+    @rule(mode=st.sampled_from(["posted", "paid", "confirmed"]), catch_up=st.booleans())
+    def set_mode(self, mode, catch_up):
+        """Switch *Earn Points When*, and maybe run the catch-up the next
+        night runs; what was counted stays counted."""
+        self._ran("set_mode")
+        self.config.points_earn_on = mode
+        self.model.mode = mode
+        if catch_up:
+            self.env["customer.loyalty.ledger"]._catch_up(self.config)
+            self.model.catch_up(self.entities)
+
+    def sales_in(self, *states):
+        return sorted(order_id for order_id, state in self.sales.items() if state in states)
+
+    def invoiceable(self):
+        orders = self.env["sale.order"].browse(self.sales_in("sale"))
+        return sorted(orders.filtered(lambda order: order.invoice_status == "to invoice").ids)
+
+    @rule(
+        data=st.data(),
+        action=st.sampled_from(["confirm", "confirm", "invoice", "invoice", "cancel", "confirm_again"]),
+        amount=st.integers(1, 3000),
+        several=st.booleans(),
+    )
+    def order_flow(self, data, action, amount, several):
+        """A sale order confirmed, invoiced (with another of the same
+        customer: one invoice of both), cancelled or confirmed again."""
+        if action == "invoice" and self.invoiceable():
+            self.invoice_orders(data, several)
+        elif action == "cancel" and self.sales_in("sale"):
+            self._ran("cancel_sale")
+            self.cancel_sale_order(data.draw(st.sampled_from(self.sales_in("sale")), label="order"))
+        elif action == "confirm_again" and self.sales_in("cancel"):
+            self._ran("confirm_again")
+            order = self.env["sale.order"].browse(data.draw(st.sampled_from(self.sales_in("cancel")), label="order"))
+            order.action_draft()
+            order.action_confirm()
+            self.sales[order.id] = order.state
+            self.model.orders[order.id].amount = exact(order.amount_untaxed)
+            self.model.confirm_order(order.id)
+        else:
+            self._ran("confirm_order")
+            partner_id = data.draw(st.sampled_from(sorted([*self.entities, *self.contacts])), label="partner")
+            order = self.env["sale.order"].create(
+                {
+                    "partner_id": partner_id,
+                    "order_line": [
+                        Command.create(
+                            {
+                                "product_id": self.case.product_a.id,
+                                "product_uom_qty": 1,
+                                "price_unit": amount,
+                                "tax_id": [],
+                            }
+                        )
+                    ],
+                }
+            )
+            order.action_confirm()
+            self.sales[order.id] = order.state
+            self.model.add_order(order.id, self.entity_of(partner_id), self.today, exact(order.amount_untaxed))
+            self.model.confirm_order(order.id)
+
+    def invoice_orders(self, data, several):
+        self._ran("invoice_orders")
+        first = self.env["sale.order"].browse(data.draw(st.sampled_from(self.invoiceable()), label="order"))
+        entity = first.partner_id.commercial_partner_id
+        others = [
+            o for o in self.invoiceable() if o != first.id and self.entity_of(self.sales_order_partner(o)) == entity.id
+        ]
+        orders = first
+        if several and others:
+            orders |= self.env["sale.order"].browse(data.draw(st.sampled_from(others), label="with"))
+        invoices = orders._create_invoices()
+        for invoice in invoices.sorted("id"):
+            invoice.invoice_date = self.today
+            self.record_document(invoice)
+            invoice.action_post()
+            self.model_post(invoice)
+
+    def sales_order_partner(self, order_id):
+        return self.env["sale.order"].browse(order_id).partner_id.id
+
+    def payable(self):
+        invoices = self.env["account.move"].browse(self.moves_in("posted", move_type="out_invoice"))
+        return sorted(invoices.filtered(lambda m: m.payment_state in ("not_paid", "partial") and m.amount_residual).ids)
+
+    def reversible_payments(self):
+        return [
+            payment.id for payment in self.env["account.payment"].browse(self.payments) if payment.state != "canceled"
+        ]
+
+    @precondition(lambda self: self.payable() or self.reversible_payments())
+    @rule(data=st.data(), action=st.sampled_from(["pay", "pay", "partly", "reverse"]))
+    def payment(self, data, action):
+        """A payment registered, in full or in part, or a payment reversed
+        (reset to draft and cancelled: its reconciliation undone). The
+        invariant's commit tells the model what it moved."""
+        if action == "reverse" and self.reversible_payments() or not self.payable():
+            self._ran("reverse_payment")
+            payment = self.env["account.payment"].browse(
+                data.draw(st.sampled_from(self.reversible_payments()), label="payment")
+            )
+            payment.action_draft()
+            payment.action_cancel()
+            return
+        self._ran("pay_partly" if action == "partly" else "pay")
+        invoice = self.env["account.move"].browse(data.draw(st.sampled_from(self.payable()), label="invoice"))
+        values = {"payment_date": self.today}
+        if action == "partly":
+            values["amount"] = invoice.currency_id.round(invoice.amount_residual / 2) or invoice.amount_residual
+        wizard = (
+            self.env["account.payment.register"]
+            .with_context(active_model="account.move", active_ids=invoice.ids)
+            .create(values)
+        )
+        self.payments += wizard._create_payments().ids
 
     @rule(data=st.data(), points=st.integers(-3000, 3000).filter(bool), again=st.booleans())
     def adjust(self, data, points, again):
@@ -458,6 +634,7 @@ class LedgerMachine(RuleBasedStateMachine):
         ledger = self.env["customer.loyalty.ledger"]
         ledger._catch_up(self.config)
         ledger._catch_up(self.config)
+        self.model.catch_up(self.entities)
 
     @precondition(lambda self: len(self.entities) > 1)
     @rule(data=st.data())
@@ -489,9 +666,10 @@ class LedgerMachine(RuleBasedStateMachine):
         self.env.invalidate_all()
         self.env["customer.tiering.config"].sudo().search([]).unlink()
         self.config = self.env["customer.tiering.config"]._for_companies(company).sudo()
-        # The reinstalled settings are the defaults: points from the install day.
+        # The reinstalled settings are the defaults: points from the install day, on posting.
         self.model.start = self.config.points_start_date
         self.model.expiry_months = self.config.points_expiry_months
+        self.model.mode = self.config.points_earn_on
 
     def change_program(self):
         """A new program of the company, without rules: the balances follow."""
@@ -504,6 +682,7 @@ class LedgerMachine(RuleBasedStateMachine):
     def ledger_holds(self):
         if self.model is None:
             return
+        self.sync_payments()
         checker = LedgerCheck(self.env, self.config, list(self.entities), self.model)
         checker.check(self.expired_at)
         self.expired_at = None
@@ -585,33 +764,44 @@ class LedgerCheck:
     def check_documents(self):
         by_document = defaultdict(list)
         by_lot = defaultdict(list)
+        rows = {row[0]: row for row in self.rows}
         for row in self.rows:
-            if row[8] == "account.move":
-                by_document[row[9]].append(row)
+            # sale_loyalty's own rows of an order (no key) are spendings, not the ledger's
+            if row[8] in (MOVE, ORDER) and (row[8] == MOVE or row[5]):
+                by_document[row[8], row[9]].append(row)
             if row[7]:
                 by_lot[row[7]].append(row)
-        for move_id, doc in self.model.documents.items():
+        documents = [(MOVE, move_id, doc) for move_id, doc in self.model.documents.items()]
+        documents += [(ORDER, order_id, order) for order_id, order in self.model.orders.items()]
+        for model, doc_id, doc in documents:
             entity = doc.entity
-            net = sum(row[2] - row[3] for row in by_document[move_id])
-            expected = float(self.model.document_net(move_id))
+            net = sum(row[2] - row[3] for row in by_document[model, doc_id])
+            expected = float(self.model.document_net(doc_id, model))
             if abs(net - expected) > EPSILON:
-                self.fail(f"document {move_id}: net points {net}, the model says {expected}", entity)
-            if not doc.refund:  # 2. document bound
-                lots = [row for row in by_document[move_id] if row[4] == "earn"]
+                self.fail(f"{model} {doc_id}: net points {net}, the model says {expected}", entity)
+            if model == ORDER or not doc.refund:  # 2. document bound
+                lots = [row for row in by_document[model, doc_id] if row[4] == "earn"]
                 earned = sum(row[2] for row in lots)
                 attached = sum(row[3] - row[2] for lot in lots for row in by_lot[lot[0]])
-                own_voids = sum(row[3] - row[2] for row in by_document[move_id] if row[4] == "void" and not row[7])
+                own_voids = sum(
+                    row[3] - row[2] for row in by_document[model, doc_id] if row[4] == "void" and not row[7]
+                )
                 if earned - attached - own_voids < -EPSILON:
-                    self.fail(f"invoice {move_id}: reversals took {attached + own_voids} of {earned}", entity)
+                    self.fail(f"{model} {doc_id}: reversals took {attached + own_voids} of {earned}", entity)
                 for lot in lots:
                     taken = sum(row[3] - row[2] for row in by_lot[lot[0]])
                     if taken > lot[2] + EPSILON:
-                        self.fail(f"earning {lot[0]} of invoice {move_id}: {taken} reversed of {lot[2]}", entity)
+                        self.fail(f"earning {lot[0]} of {model} {doc_id}: {taken} reversed of {lot[2]}", entity)
             elif doc.origin is not None:  # 3. never counted
-                origin_earned = any(row[4] == "earn" and row[2] > 0 for row in by_document[doc.origin])
-                took = [row for row in by_document[move_id] if row[3] > EPSILON]
+                origin_earned = any(row[4] == "earn" and row[2] > 0 for row in by_document[MOVE, doc.origin])
+                # what it takes of its invoice: its parts take from orders' earnings
+                took = [
+                    row
+                    for row in by_document[MOVE, doc_id]
+                    if row[3] > EPSILON and not (row[7] and rows[row[7]][8] == ORDER)
+                ]
                 if not origin_earned and took:
-                    self.fail(f"credit note {move_id} took points of invoice {doc.origin}, which never earned", entity)
+                    self.fail(f"credit note {doc_id} took points of invoice {doc.origin}, which never earned", entity)
 
     def check_shortfalls(self):
         """What a reversal could not take back is written on its entry."""
@@ -621,7 +811,7 @@ class LedgerCheck:
             rows = [
                 row
                 for row in self.rows
-                if row[8] == "account.move" and row[9] == entry.doc and (row[5] or "").endswith(entry.key)
+                if row[8] == entry.model and row[9] == entry.doc and (row[5] or "").endswith(entry.key)
             ]
             amount = str(float(entry.shortfall))
             # A credit note without origin that took nothing writes no entry: nowhere to say it.
@@ -774,3 +964,17 @@ class TestLedgerRegressions(TieringInvoiceCommon, LedgerFlows):
         self.assertEqual(self.balance(), 2671.0)
         self.reverse(invoice)
         self.assertEqual(self.balance(), 2146.0, "the 100 were spent from the welcome points")
+
+    def test_quotation_offers_the_card_created_after_an_order_in_the_same_transaction(self):
+        """Found by the state machine. An order confirmed before the customer
+        had a card read the customer's card (none) into the cache; the card
+        created and credited later in the same transaction was then not
+        offered on a quotation: its reward line was dropped at confirmation
+        and nothing was spent (database: 2314; model: 2214)."""
+        self.config.points_start_date = date(2020, 1, 1)
+        self.customer.tier_id = self.tier_c
+        self.quotation(self.customer).action_confirm()
+        self.make_invoice(self.customer, 2314.0, date.today())
+        order = self.redeem(self.customer)
+        self.assertTrue(order.order_line.filtered("coupon_id"), "the reward line stays")
+        self.assertEqual(self.balance(), 2214.0)

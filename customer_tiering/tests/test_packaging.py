@@ -13,7 +13,6 @@ from odoo.tools import html_sanitize
 
 ADDON = Path(__file__).resolve().parents[1]
 REPO = ADDON.parent
-PREFIX = "odoo/addons/customer_tiering/"
 DESCRIPTION = ADDON / "static" / "description"
 # whool's PEP 517 hook, run as a build frontend would: in the add-on's folder, with no network.
 BUILD_WHEEL = "import sys; from whool.buildapi import build_wheel; print(build_wheel(sys.argv[1]))"
@@ -40,10 +39,15 @@ def requirement_names(path):
     return names
 
 
-@tagged("post_install", "-at_install")
-class TestWheel(BaseCase):
-    """The add-on builds as OCA's wheel, odoo-addon-customer_tiering, with whool,
-    and the wheel holds everything Odoo loads from the add-on."""
+class WheelChecks:
+    """The checks of an add-on's wheel, built as OCA's, odoo-addon-<name>, with
+    whool: it holds everything Odoo loads from the add-on and nothing else.
+    Shared with the glue add-ons' own TestWheel (``addon``: the add-on's folder)."""
+
+    addon = ADDON
+    #: Odoo's runner runs only the tests a class defines itself, unless told
+    #: to run the inherited ones too (these).
+    allow_inherited_tests_method = True
 
     @classmethod
     def setUpClass(cls):
@@ -52,11 +56,12 @@ class TestWheel(BaseCase):
             raise AssertionError(
                 f"whool is not installed in {sys.executable}: pip install -r requirements-dev.txt (it pins whool)"
             )
-        cls.manifest = ast.literal_eval((ADDON / "__manifest__.py").read_text())
+        cls.prefix = f"odoo/addons/{cls.addon.name}/"
+        cls.manifest = ast.literal_eval((cls.addon / "__manifest__.py").read_text())
         out = tempfile.TemporaryDirectory()
         cls.addClassCleanup(out.cleanup)
         build = subprocess.run(
-            [sys.executable, "-c", BUILD_WHEEL, out.name], cwd=ADDON, capture_output=True, text=True, check=False
+            [sys.executable, "-c", BUILD_WHEEL, out.name], cwd=cls.addon, capture_output=True, text=True, check=False
         )
         if build.returncode:
             raise AssertionError(f"whool could not build the wheel:\n{build.stdout}\n{build.stderr}")
@@ -65,15 +70,16 @@ class TestWheel(BaseCase):
             cls.names = set(archive.namelist())
             metadata = next(name for name in cls.names if name.endswith(".dist-info/METADATA"))
             cls.metadata = HeaderParser().parsestr(archive.read(metadata).decode())
-        cls.addon_files = {name.removeprefix(PREFIX) for name in cls.names if name.startswith(PREFIX)}
+        cls.addon_files = {name.removeprefix(cls.prefix) for name in cls.names if name.startswith(cls.prefix)}
 
     def test_name_and_version(self):
         version = re.escape(self.manifest["version"])
+        self.assertRegex(self.manifest["version"], r"^18\.0\.\d+\.\d+\.\d+$")
         # After the manifest's version, whool counts the commits since the version changed (".N"),
         # or marks uncommitted changes to that version (".dev1").
-        wheel_name = rf"^odoo_addon_customer_tiering-{version}(\.\d+|\.dev\d+)?-py3-none-any\.whl$"
+        wheel_name = rf"^odoo_addon_{self.addon.name}-{version}(\.\d+|\.dev\d+)?-py3-none-any\.whl$"
         self.assertRegex(self.wheel.name, wheel_name)
-        self.assertEqual(self.metadata["Name"], "odoo-addon-customer_tiering")
+        self.assertEqual(self.metadata["Name"], f"odoo-addon-{self.addon.name}")
         self.assertTrue(self.metadata["Version"].startswith(self.manifest["version"]), self.metadata["Version"])
         self.assertEqual(self.metadata["License"], self.manifest["license"])
 
@@ -81,30 +87,46 @@ class TestWheel(BaseCase):
         requires = set(self.metadata.get_all("Requires-Dist"))
         self.assertIn("odoo==18.0.*", requires)
         self.assertEqual(self.metadata["Requires-Python"], ">=3.10")
-        # The wheel requires what requirements.txt installs for the add-on at run time, because the
-        # manifest declares it: whool turns the python external dependencies into requirements.
+        # whool turns the manifest's python external dependencies into requirements, and
+        # requirements.txt installs them.
         python_dependencies = {name for name in requires if not name.startswith("odoo")}
-        self.assertEqual(python_dependencies, set(self.manifest["external_dependencies"]["python"]))
-        self.assertEqual(python_dependencies, requirement_names(REPO / "requirements.txt"))
+        self.assertEqual(python_dependencies, set(self.manifest.get("external_dependencies", {}).get("python", [])))
+        self.assertLessEqual(python_dependencies, requirement_names(REPO / "requirements.txt"))
+        # Each add-on it depends on from this repository is a requirement too.
+        ours = {name for name in self.manifest["depends"] if (REPO / name / "__manifest__.py").exists()}
+        self.assertEqual({f"odoo-addon-{name}==18.0.*" for name in ours}, {r for r in requires if "-addon-" in r})
 
     def test_what_odoo_loads_is_in_the_wheel(self):
         expected = {"__manifest__.py", "__init__.py", "static/description/index.html", "static/description/icon.png"}
         expected |= set(self.manifest["data"])
-        expected |= {f"i18n/{path.name}" for path in (ADDON / "i18n").glob("*.po*")}
+        expected |= {f"i18n/{path.name}" for path in (self.addon / "i18n").glob("*.po*")}
         self.assertIn("i18n/zh_CN.po", expected)
-        migrations = {str(path.relative_to(ADDON)) for path in (ADDON / "migrations").rglob("*.py")}
-        self.assertTrue(migrations, "the add-on has migration scripts")
-        expected |= migrations
+        expected |= {str(path.relative_to(self.addon)) for path in (self.addon / "migrations").rglob("*.py")}
         self.assertEqual(expected - self.addon_files, set(), "whool packages only the files git tracks: git add them")
 
     def test_every_addon_file_and_nothing_else(self):
         # whool leaves out pyproject.toml, its own configuration.
-        shipped = git_files(ADDON) - {"pyproject.toml"}
+        shipped = git_files(self.addon) - {"pyproject.toml"}
         self.assertEqual(shipped - self.addon_files, set(), "whool packages only the files git tracks: git add them")
         self.assertEqual(self.addon_files - shipped, set())
         self.assertFalse([name for name in self.names if "__pycache__" in name or name.endswith(".pyc")])
-        outside = {name for name in self.names if not name.startswith(PREFIX) and ".dist-info/" not in name}
+        outside = {name for name in self.names if not name.startswith(self.prefix) and ".dist-info/" not in name}
         self.assertEqual(outside, set())
+
+
+@tagged("post_install", "-at_install")
+class TestWheel(WheelChecks, BaseCase):
+    """The add-on's own wheel, odoo-addon-customer_tiering."""
+
+    def test_requires_what_requirements_txt_installs(self):
+        # The add-on's python dependencies are exactly what requirements.txt installs for it at run time.
+        requires = {name for name in self.metadata.get_all("Requires-Dist") if not name.startswith("odoo")}
+        self.assertEqual(requires, requirement_names(REPO / "requirements.txt"))
+
+    def test_ships_its_migrations(self):
+        migrations = {str(path.relative_to(ADDON)) for path in (ADDON / "migrations").rglob("*.py")}
+        self.assertTrue(migrations, "the add-on has migration scripts")
+        self.assertLessEqual(migrations, self.addon_files)
 
 
 @tagged("post_install", "-at_install")

@@ -3,10 +3,13 @@ from datetime import date
 
 from odoo.tests import TransactionCase, tagged
 from odoo.tools import SQL
+from odoo.tools.safe_eval import safe_eval
 
 from odoo.addons.customer_tiering.models.res_partner import INDEXED_FIELDS
+from odoo.addons.customer_tiering.models.res_partner_pool import pool_index
 
 from .common import partner_reloptions
+from .test_migrations import _migration
 
 
 @tagged("post_install", "-at_install")
@@ -92,12 +95,22 @@ class TestPartnerIndexes(TransactionCase):
 
         def value(name):
             expression = f"(({name} -> '{company.id}'::text) ->> 0)"
-            return f"({expression})::integer" if name == "tier_id" else expression
+            casts = {"tier_id": "integer", "in_pool": "boolean"}
+            return f"({expression})::{casts[name]}" if name in casts else expression
 
         fragments = [f"USING btree (({value(fname)}))", f"INCLUDE ({fname}, "]
         if tiered:
             fragments.append(f"WHERE ({value('tier_id')} IS NOT NULL)")
         return fragments
+
+    def pool_index_fragments(self, company):
+        """What the definition of ``company``'s index of its pooled customers
+        holds: the covering index on the company's value of ``in_pool``, over
+        the pooled customers only."""
+        return [
+            *self.company_index_fragments("in_pool", company),
+            f"WHERE (((in_pool -> '{company.id}'::text) ->> 0))::boolean",
+        ]
 
     @contextmanager
     def planner(self, *settings):
@@ -193,7 +206,9 @@ class TestPartnerIndexes(TransactionCase):
         covering = dict(self.env.cr.fetchall())
         expected = {f"res_partner_{fname}_company_{company.id}_index" for fname in INDEXED_FIELDS}
         expected |= {f"res_partner_{fname}_tiered_company_{company.id}_index" for fname in INDEXED_FIELDS[1:]}
+        expected.add(pool_index(company))
         self.assertEqual(covering, dict.fromkeys(expected, True), "the lists' indexes cover them, and only them")
+        self.assert_index(pool_index(company), *self.pool_index_fragments(company))
         for fname in INDEXED_FIELDS:
             with self.subTest(field=fname):
                 fragments = self.company_index_fragments(fname, company)
@@ -235,6 +250,21 @@ class TestPartnerIndexes(TransactionCase):
                 fragments = self.company_index_fragments(fname, self.company, tiered=True)
                 usable = self.assert_index(index, *fragments)
                 self.plan_uses(index, [*customers, (fname, "=", self.values[fname])], usable)
+
+    def test_customer_pool_list_uses_the_pool_index(self):
+        """The Customer Pool list's own domain, as its action holds it, reads
+        the company's pooled customers from their index."""
+        index = pool_index(self.company)
+        usable = self.assert_index(index, *self.pool_index_fragments(self.company))
+        action = self.env.ref("customer_tiering.res_partner_action_pool")
+        domain = safe_eval(action.domain)
+        self.plan_uses(index, domain, usable)
+
+    def test_the_1_10_migration_creates_the_pool_index(self):
+        company = self.env["res.company"].create({"name": "Pool Indexed Co"})
+        self.env.cr.execute(SQL("DROP INDEX %s", SQL.identifier(pool_index(company))))
+        _migration("18.0.1.10.0", "post-pool-index")(self.env.cr, "18.0.1.9.0")
+        self.assert_index(pool_index(company), *self.pool_index_fragments(company))
 
     def test_grouping_by_tier_orders_tiers_without_joining_them(self):
         # A tier added later but placed first: ordered by sequence, not by id.

@@ -49,6 +49,9 @@ MATRIX = [
     ("res.partner", "write", lambda t: [[t.pooled_spare.id], {"in_pool": False}], (DENIED, DENIED, DENIED)),
     ("customer.pool.assign", "create", lambda t: [t.pool_assign_values()], (DENIED, DENIED, OK)),
     ("customer.pool.assign", "action_assign", lambda t: [[t.pool_assign_id()]], (DENIED, DENIED, OK)),
+    # The manager-only wizards' abstract parent (the points adjustment's and the pool assignment's
+    # create, rows of their own): no records of its own, so no one creates one, not even a manager.
+    ("customer.tiering.manager.mixin", "create", lambda t: [{}], (DENIED, DENIED, DENIED)),
     ("customer.pool.rule", "search_read", lambda t: [[], ["name"]], (DENIED, OK, OK)),
     (
         "customer.pool.rule",
@@ -216,6 +219,7 @@ MATRIX = [
 CORE_OVERRIDES = {
     ("account.move", "button_draft"),  # voids the points: test_loyalty_points
     ("res.company", "create"),  # gives the company its tiers: test_config
+    ("sale.order", "action_confirm"),  # Odoo's Confirm button; earns on confirmation: test_ledger_earn_modes
 }
 
 

@@ -118,7 +118,7 @@ class TestTieringJob(TieringInvoiceCommon):
         settings = ("enable_seqscan", "enable_bitmapscan", "enable_indexscan")
         self.env.cr.execute("; ".join(f"SET LOCAL {setting} = off" for setting in settings))
         self.addCleanup(self.env.cr.execute, "; ".join(f"SET LOCAL {setting} = on" for setting in settings))
-        some = job._id_slices(SQL("m.commercial_partner_id"), 1, [self.mid.id, self.small.id])[0]
+        some = job._id_slices(SQL("s.commercial_partner_id"), 1, [self.mid.id, self.small.id])[0]
         for only in (SQL(), some):
             query = job._sales_query(self.company, date(2023, 7, 1), date(2024, 7, 1), only)
             plan = "\n".join(row[0] for row in self.env.execute_query(SQL("EXPLAIN %s", query)))

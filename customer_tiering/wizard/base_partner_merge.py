@@ -33,8 +33,15 @@ class MergePartnerAutomatic(models.TransientModel):
         # The merge moves documents in SQL, unseen by the incremental runs: the survivor is reviewed next night.
         Schedule = self.env["customer.tiering.schedule"].sudo()
         today = fields.Date.context_today(self)
-        for config in self.env["customer.tiering.config"].sudo().search([]):
+        # The merged partners' purchase months leave Retention by Cohort with
+        # them: their rows there are recomputed now, with the survivor's,
+        # for the merged partners are gone by the next run.
+        Cohort = self.env["customer.cohort.month"].sudo()
+        entities = [*src_partners.ids, dst_partner.id, *dst_partner.commercial_partner_id.ids]
+        for config in self.env["customer.tiering.config"].sudo().search([]):  # pylint: disable=no-search-all  # one per company
             Schedule._review_on(dst_partner.commercial_partner_id.ids, config.company_id, today)
+            if config.cohort_months_built:
+                Cohort._refresh(config.company_id, entities)
         return result
 
     def _update_values(self, src_partners, dst_partner):

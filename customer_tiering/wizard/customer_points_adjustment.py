@@ -1,11 +1,10 @@
-from odoo import api, fields, models
-from odoo.exceptions import AccessError, UserError
-
-MANAGER_GROUP = "customer_tiering.group_customer_tiering_manager"
+from odoo import fields, models
+from odoo.exceptions import UserError
 
 
 class CustomerPointsAdjustment(models.TransientModel):
     _name = "customer.points.adjustment"
+    _inherit = ["customer.tiering.manager.mixin"]
     _description = "Adjust Loyalty Points"
 
     partner_id = fields.Many2one("res.partner", string="Customer", required=True)
@@ -17,14 +16,8 @@ class CustomerPointsAdjustment(models.TransientModel):
     )
     reason = fields.Char(required=True)
 
-    @api.model_create_multi
-    def create(self, vals_list):
-        self._check_manager()
-        return super().create(vals_list)
-
-    def _check_manager(self):
-        if not self.env.su and not self.env.user.has_group(MANAGER_GROUP):
-            raise AccessError(self.env._("Only Customer Tiering managers can adjust loyalty points."))
+    def _manager_only_message(self):
+        return self.env._("Only Customer Tiering managers can adjust loyalty points.")
 
     def action_apply(self):
         self.ensure_one()

@@ -1,13 +1,11 @@
-from odoo import api, fields, models
-from odoo.exceptions import AccessError
-
-from ..models.res_partner import MANAGER_GROUP
+from odoo import fields, models
 
 
 class CustomerPoolAssign(models.TransientModel):
     """Managers choose the salesperson to give pooled customers to."""
 
     _name = "customer.pool.assign"
+    _inherit = ["customer.tiering.manager.mixin"]
     _description = "Assign Pooled Customers"
 
     partner_ids = fields.Many2many("res.partner", string="Customers", required=True)
@@ -19,14 +17,8 @@ class CustomerPoolAssign(models.TransientModel):
     )
     company_id = fields.Many2one("res.company", default=lambda self: self.env.company, readonly=True)
 
-    @api.model_create_multi
-    def create(self, vals_list):
-        self._check_manager()
-        return super().create(vals_list)
-
-    def _check_manager(self):
-        if not self.env.su and not self.env.user.has_group(MANAGER_GROUP):
-            raise AccessError(self.env._("Only Customer Tiering managers can assign customers from the pool."))
+    def _manager_only_message(self):
+        return self.env._("Only Customer Tiering managers can assign customers from the pool.")
 
     def action_assign(self):
         self.ensure_one()
